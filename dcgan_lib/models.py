@@ -1,0 +1,145 @@
+"""The DCGAN generator and discriminator (Radford, Metz & Chintala, 2015, section 3).
+
+The paper's architecture guidelines, each visible below:
+
+* no pooling: G upsamples with fractionally-strided (transposed) convolutions, D
+  downsamples with strided convolutions;
+* no fully connected hidden layers: z is projected to a 4x4 feature map by one
+  transposed convolution, and D ends in a single 4x4 convolution giving one logit;
+* BatchNorm in both networks, except G's output layer and D's input layer;
+* ReLU in G with Tanh at the output, LeakyReLU(0.2) in D.
+
+D returns a raw logit; the loss applies the sigmoid (BCE-with-logits), which is the
+numerically stable form of the paper's sigmoid output.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+SUPPORTED_SIZES = (16, 32, 64, 128)
+
+
+def check_image_size(image_size: int) -> int:
+    """Return log2(image_size / 4), the number of 2x resampling stages; raise if unsupported."""
+    if image_size not in SUPPORTED_SIZES:
+        raise ValueError(
+            f"image_size must be a power of two between 16 and 128 "
+            f"(one of {SUPPORTED_SIZES}), got {image_size!r}; resize your data, "
+            f"e.g. load_dataset(..., image_size=32)"
+        )
+    return int(math.log2(image_size // 4))
+
+
+def init_weights(module: nn.Module, std: float = 0.02) -> None:
+    """Initialise as in the paper, section 4: conv weights N(0, std), BatchNorm gamma N(1, std), beta 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, std)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, std)
+        nn.init.zeros_(module.bias)
+
+
+def _norm(channels: int, batch_norm: bool) -> nn.Module:
+    return nn.BatchNorm2d(channels) if batch_norm else nn.Identity()
+
+
+class Generator(nn.Module):
+    """Map z of shape (N, nz) or (N, nz, 1, 1) to images in [-1, 1] of shape (N, nc, S, S).
+
+    The first block projects z to a 4x4 map with ngf * 2**(stages-1) channels; each
+    following block doubles the resolution and halves the channels. With the defaults
+    (nz=100, ngf=128, image_size=64, nc=3) this is the paper's Figure 1:
+    100 -> 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x3.
+    """
+
+    def __init__(self, nz: int = 100, ngf: int = 128, image_size: int = 64, nc: int = 3,
+                 batch_norm: bool = True, init_std: float = 0.02):
+        super().__init__()
+        stages = check_image_size(image_size)
+        if nz < 1 or ngf < 1 or nc < 1:
+            raise ValueError(f"nz, ngf and nc must be positive, got nz={nz}, ngf={ngf}, nc={nc}")
+        self.nz, self.ngf, self.image_size, self.nc = nz, ngf, image_size, nc
+        channels = ngf * 2 ** (stages - 1)
+        # project and reshape: a 4x4 transposed conv on a 1x1 input is the paper's
+        # matrix multiplication of z, reshaped to a 4x4 spatial map
+        blocks = [nn.Sequential(
+            nn.ConvTranspose2d(nz, channels, 4, 1, 0, bias=not batch_norm),
+            _norm(channels, batch_norm), nn.ReLU(True))]
+        for _ in range(stages - 1):
+            blocks.append(nn.Sequential(
+                nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=not batch_norm),
+                _norm(channels // 2, batch_norm), nn.ReLU(True)))
+            channels //= 2
+        # output layer: no BatchNorm (paper, section 3), Tanh to match data in [-1, 1]
+        blocks.append(nn.Sequential(nn.ConvTranspose2d(channels, nc, 4, 2, 1), nn.Tanh()))
+        self.blocks = nn.ModuleList(blocks)
+        self.apply(lambda m: init_weights(m, init_std))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Return images in [-1, 1], shape (N, nc, image_size, image_size)."""
+        x = z.reshape(z.shape[0], self.nz, 1, 1)
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+    def feature_maps(self, z: torch.Tensor) -> list[torch.Tensor]:
+        """Return the output of every block, from the 4x4 projection to the image."""
+        x, maps = z.reshape(z.shape[0], self.nz, 1, 1), []
+        for block in self.blocks:
+            x = block(x)
+            maps.append(x)
+        return maps
+
+
+class Discriminator(nn.Module):
+    """Map images (N, nc, S, S) to one real/fake logit per image, shape (N,)."""
+
+    def __init__(self, nc: int = 3, ndf: int = 128, image_size: int = 64,
+                 batch_norm: bool = True, leaky_slope: float = 0.2, init_std: float = 0.02):
+        super().__init__()
+        stages = check_image_size(image_size)
+        if ndf < 1 or nc < 1:
+            raise ValueError(f"ndf and nc must be positive, got ndf={ndf}, nc={nc}")
+        self.nc, self.ndf, self.image_size = nc, ndf, image_size
+        # input layer: no BatchNorm (paper, section 3)
+        blocks = [nn.Sequential(nn.Conv2d(nc, ndf, 4, 2, 1), nn.LeakyReLU(leaky_slope, True))]
+        channels = ndf
+        for _ in range(stages - 1):
+            blocks.append(nn.Sequential(
+                nn.Conv2d(channels, channels * 2, 4, 2, 1, bias=not batch_norm),
+                _norm(channels * 2, batch_norm), nn.LeakyReLU(leaky_slope, True)))
+            channels *= 2
+        self.blocks = nn.ModuleList(blocks)
+        # a single 4x4 convolution to one logit replaces the paper's flatten + sigmoid
+        self.head = nn.Conv2d(channels, 1, 4, 1, 0)
+        self.apply(lambda m: init_weights(m, init_std))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Return logits of shape (N,); sigmoid(logit) is D's probability that the image is real."""
+        if images.dim() != 4 or images.shape[1:] != (self.nc, self.image_size, self.image_size):
+            raise ValueError(
+                f"Discriminator expects images of shape (N, {self.nc}, {self.image_size}, "
+                f"{self.image_size}), got {tuple(images.shape)}; build it with matching nc "
+                f"and image_size or resize the data")
+        x = images
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x).flatten()
+
+    def feature_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """Return the activation after every convolutional block (before the logit head)."""
+        x, maps = images, []
+        for block in self.blocks:
+            x = block(x)
+            maps.append(x)
+        return maps
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Return the number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
