@@ -1,5 +1,6 @@
 """dcgan_lib: the small PyTorch library behind the DCGAN course. Notebooks import from here."""
 from .data import SyntheticShapes, load_dataset, stack_dataset, to_uint8
+from .features import (channel_correlations, discriminator_features, few_label_split, generate_with_dropped_channels, guided_backprop, kmeans_features, linear_svm_accuracy, object_fraction, strongest_channels)  # noqa: E501
 from .models import Discriminator, Generator, count_parameters, init_weights
 from .notebook import setup
 from .train import (CheckpointError, TrainConfig, TrainingDiverged, load_checkpoint, load_discriminator,
