@@ -1,0 +1,209 @@
+"""Walking the latent space: interpolation, vector arithmetic and finding z's for a concept.
+
+Radford et al. (2015, section 6) walk between points of z-space and average three z's per
+concept before doing arithmetic on them; White (2016) argues for spherical interpolation
+(slerp), because a Gaussian z of length nz lives near the sphere of radius sqrt(nz) and a
+straight line between two such points cuts through the less likely inside.
+
+Shapes: a single z is (nz,), a batch (N, nz); paths and grids are returned as (T, nz) so
+that ``G(path)`` draws them in one batch. Labels are dicts factor name -> (N,) long tensor,
+the format of ``predict_factors`` in factors.py.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+INTERPOLATIONS = ("lerp", "slerp")
+Labels = dict[str, torch.Tensor]
+
+
+def _fractions(steps: int | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Return interpolation fractions t, shape (T,): `steps` evenly spaced in [0, 1], or t itself."""
+    if isinstance(steps, torch.Tensor):
+        return steps.to(like)
+    if steps < 2:
+        raise ValueError(f"an interpolation needs steps >= 2 (both end points), got {steps}")
+    return torch.linspace(0.0, 1.0, steps, dtype=like.dtype, device=like.device)
+
+
+def lerp(z0: torch.Tensor, z1: torch.Tensor, steps: int | torch.Tensor = 10) -> torch.Tensor:
+    """Linear interpolation (1 - t) z0 + t z1 for `steps` t's in [0, 1]; z0, z1 (nz,) -> (T, nz)."""
+    t = _fractions(steps, z0)[:, None]
+    return (1.0 - t) * z0 + t * z1
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int | torch.Tensor = 10) -> torch.Tensor:
+    """Spherical interpolation along the great circle between z0 and z1 (White, 2016).
+
+    slerp(t) = sin((1 - t) w) / sin w * z0 + sin(t w) / sin w * z1, w the angle between them.
+    For z0, z1 of equal length every point has that length; lengths that differ are
+    interpolated linearly. Falls back to lerp when z0 and z1 are (anti)parallel. (nz,) -> (T, nz).
+    """
+    t = _fractions(steps, z0)[:, None]
+    cosine = torch.dot(z0, z1) / (z0.norm() * z1.norm()).clamp_min(1e-12)
+    omega = torch.arccos(cosine.clamp(-1.0, 1.0))
+    if torch.sin(omega).abs() < 1e-6:  # the great circle is undefined: any plane would do
+        return lerp(z0, z1, t[:, 0])
+    return (torch.sin((1.0 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int | torch.Tensor = 10,
+                method: str = "slerp") -> torch.Tensor:
+    """Interpolate from z0 to z1 with `method` 'lerp' or 'slerp'; (nz,) -> (T, nz), ends included."""
+    if method not in INTERPOLATIONS:
+        raise ValueError(f"method must be one of {INTERPOLATIONS}, got {method!r}")
+    if z0.shape != z1.shape or z0.dim() != 1:
+        raise ValueError(f"z0 and z1 must both be single vectors (nz,), got {tuple(z0.shape)} "
+                         f"and {tuple(z1.shape)}; interpolate pairs of a batch one at a time")
+    return (slerp if method == "slerp" else lerp)(z0, z1, steps)
+
+
+def interpolation_path(anchors: torch.Tensor, steps: int = 10, method: str = "slerp") -> torch.Tensor:
+    """A path through K anchors (K, nz), `steps` points per segment, shared ends kept once.
+
+    Returns ((K - 1) * (steps - 1) + 1, nz): anchors[k] is row k * (steps - 1).
+    """
+    if anchors.dim() != 2 or len(anchors) < 2:
+        raise ValueError(f"anchors must be (K, nz) with K >= 2, got {tuple(anchors.shape)}")
+    segments = [interpolate(a, b, steps, method) for a, b in zip(anchors[:-1], anchors[1:])]
+    return torch.cat([segments[0]] + [segment[1:] for segment in segments[1:]])
+
+
+def interpolation_grid(corners: torch.Tensor, rows: int = 8, cols: int = 8,
+                       method: str = "slerp") -> torch.Tensor:
+    """A 2-D grid between 4 corners (top-left, top-right, bottom-left, bottom-right), (4, nz).
+
+    Interpolates down the left and right edges, then across each row (bilinear for lerp).
+    Returns (rows * cols, nz) in row-major order, ready for ``show_images(G(grid), nrow=cols)``.
+    """
+    if corners.dim() != 2 or len(corners) != 4:
+        raise ValueError(f"corners must be (4, nz): top-left, top-right, bottom-left, bottom-right; "
+                         f"got {tuple(corners.shape)}")
+    left = interpolate(corners[0], corners[2], rows, method)
+    right = interpolate(corners[1], corners[3], rows, method)
+    return torch.cat([interpolate(l, r, cols, method) for l, r in zip(left, right)])
+
+
+# ----------------------------------------------------------------------------- arithmetic
+
+def concept_vector(zs: torch.Tensor) -> torch.Tensor:
+    """The mean of the z's that show one concept (the paper averages three): (..., k, nz) -> (..., nz)."""
+    if zs.dim() < 2:
+        raise ValueError(f"zs must be (k, nz) or (..., k, nz), got {tuple(zs.shape)}")
+    return zs.mean(dim=-2)
+
+
+def arithmetic(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """Vector arithmetic a - b + c, e.g. z(smiling woman) - z(neutral woman) + z(neutral man)."""
+    return a - b + c
+
+
+def random_like_norm(vectors: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random directions with the same length as each row of `vectors`: the baseline for a - b."""
+    directions = torch.randn(vectors.shape, generator=generator, dtype=vectors.dtype)
+    directions = directions.to(vectors.device)
+    return directions * (vectors.norm(dim=-1, keepdim=True) / directions.norm(dim=-1, keepdim=True))
+
+
+# ----------------------------------------------------------------------------- concepts
+
+@torch.no_grad()
+def sample_and_label(generator: torch.nn.Module, classify: Callable[[torch.Tensor], Labels],
+                     n: int, batch_size: int = 256, seed: int = 0) -> tuple[torch.Tensor, Labels]:
+    """Draw n z ~ N(0, I), draw G(z) and label the images with `classify` (images -> Labels).
+
+    Returns (z (n, nz) on the CPU, labels dict of (n,) tensors); deterministic in seed.
+    """
+    device = next(generator.parameters()).device
+    z = torch.randn(n, generator.nz, generator=torch.Generator().manual_seed(seed))
+    parts = [classify(generator(chunk.to(device))) for chunk in z.split(batch_size)]
+    return z, {name: torch.cat([part[name].cpu() for part in parts]) for name in parts[0]}
+
+
+def concept_mask(labels: Labels, concept: dict[str, int]) -> torch.Tensor:
+    """Boolean (N,) mask of the rows whose labels match every factor level of `concept`."""
+    unknown = set(concept) - set(labels)
+    if unknown:
+        raise KeyError(f"concept uses factors {sorted(unknown)} that labels lack; labels have {sorted(labels)}")
+    mask = torch.ones_like(next(iter(labels.values())), dtype=torch.bool)
+    for name, level in concept.items():
+        mask &= labels[name] == level
+    return mask
+
+
+def pick_concept_z(z: torch.Tensor, labels: Labels, concept: dict[str, int], k: int = 3,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """Pick k random z's (k, nz) whose images show `concept`, e.g. {'shape': 0, 'colour': 0}."""
+    matches = concept_mask(labels, concept).nonzero().flatten()
+    if len(matches) < k:
+        raise ValueError(f"only {len(matches)} of {len(z)} samples show {concept}, {k} needed; "
+                         f"sample more z's or ask for a concept the generator draws more often")
+    return z[matches[torch.randperm(len(matches), generator=generator)[:k]]]
+
+
+@dataclass
+class ArithmeticTrials:
+    """Concept triples for a - b + c: a, b, c are (trials, k, nz); target the expected labels."""
+    a: torch.Tensor
+    b: torch.Tensor
+    c: torch.Tensor
+    target: Labels
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+
+def arithmetic_trials(z: torch.Tensor, labels: Labels, first: str, second: str, levels: dict[str, int],
+                      trials: int = 100, k: int = 3, seed: int = 0) -> ArithmeticTrials:
+    """Random analogies over two factors: a = (f1, g1), b = (f2, g1), c = (f2, g2) -> (f1, g2).
+
+    With first='shape', second='colour': red square - red circle + blue circle = blue square.
+    f1 != f2 and g1 != g2 are drawn at random; `levels` gives each factor's number of levels.
+    """
+    rng = torch.Generator().manual_seed(seed)
+    triples = {"a": [], "b": [], "c": []}
+    target = {first: [], second: []}
+    for _ in range(trials):
+        f1, f2 = torch.randperm(levels[first], generator=rng)[:2].tolist()
+        g1, g2 = torch.randperm(levels[second], generator=rng)[:2].tolist()
+        for key, (f, g) in zip("abc", ((f1, g1), (f2, g1), (f2, g2))):
+            triples[key].append(pick_concept_z(z, labels, {first: f, second: g}, k, rng))
+        target[first].append(f1)
+        target[second].append(g2)
+    return ArithmeticTrials(*(torch.stack(triples[key]) for key in "abc"),
+                            target={name: torch.tensor(v) for name, v in target.items()})
+
+
+def match_rate(labels: Labels, target: Labels) -> float:
+    """Fraction of rows whose labels equal the target on every factor the target names."""
+    hits = torch.ones_like(next(iter(target.values())), dtype=torch.bool)
+    for name, expected in target.items():
+        hits &= labels[name].cpu() == expected.cpu()
+    return hits.float().mean().item()
+
+
+# ----------------------------------------------------------------------------- smoothness
+
+def step_changes(images: torch.Tensor) -> torch.Tensor:
+    """Mean absolute pixel change between consecutive images of a path: (T, C, H, W) -> (T - 1,)."""
+    if len(images) < 2:
+        raise ValueError(f"a path needs at least 2 images, got {len(images)}")
+    return (images[1:] - images[:-1]).abs().flatten(1).mean(dim=1)
+
+
+def largest_step_share(images: torch.Tensor) -> float:
+    """The largest per-step pixel change as a share of the summed change along the path.
+
+    1 / (T - 1) for a perfectly even walk; near 1 when the image jumps at one step
+    (a sharp transition, the sign of a generator that memorised and switches between images).
+    """
+    changes = step_changes(images)
+    return (changes.max() / changes.sum().clamp_min(1e-12)).item()
+
+
+def label_changes(labels: Labels) -> dict[str, int]:
+    """How often each factor's label changes between consecutive points of a path."""
+    return {name: int((values[1:] != values[:-1]).sum()) for name, values in labels.items()}
