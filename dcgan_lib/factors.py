@@ -1,0 +1,138 @@
+"""A small CNN that reads the factors of a synthetic-shapes image: shape, colour, size, x, y.
+
+The factors of synthetic-shapes are known, so a classifier trained on real shapes tells us
+what a generated image shows. Chapter 7 uses it to measure what a walk in z-space changes
+and whether vector arithmetic lands on the intended concept. One shared convolutional
+trunk, one linear head per factor. data/train_factor_classifier.py trains the shipped
+weights in data/shapes_factor_classifier.pt (test accuracy in data/README.md).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .data import COLOURS, DATA_DIR, FACTOR_LEVELS, FACTOR_NAMES, SHAPES
+
+CLASSIFIER_FORMAT = 1
+CLASSIFIER_PATH = DATA_DIR / "shapes_factor_classifier.pt"
+LEVEL_NAMES = {"shape": SHAPES, "colour": tuple(COLOURS), "size": ("small", "medium", "large"),
+               "x": ("left", "centre", "right"), "y": ("top", "middle", "bottom")}
+
+
+class FactorClassifier(nn.Module):
+    """Images (N, 3, 32, 32) in [-1, 1] -> dict factor -> logits (N, levels of that factor)."""
+
+    def __init__(self, width: int = 16, image_size: int = 32):
+        super().__init__()
+        self.width, self.image_size = width, image_size
+        layers, channels = [], 3
+        for out in (width, 2 * width, 4 * width):  # 32 -> 16 -> 8 -> 4 pixels
+            layers += [nn.Conv2d(channels, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(),
+                       nn.MaxPool2d(2)]
+            channels = out
+        side = image_size // 8
+        self.trunk = nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * side * side, 64), nn.ReLU())
+        self.heads = nn.ModuleDict({name: nn.Linear(64, FACTOR_LEVELS[name]) for name in FACTOR_NAMES})
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        expected = (3, self.image_size, self.image_size)
+        if images.dim() != 4 or tuple(images.shape[1:]) != expected:
+            raise ValueError(f"the factor classifier reads synthetic-shapes RGB images of shape "
+                             f"(N, {', '.join(map(str, expected))}), got {tuple(images.shape)}; "
+                             f"use a generator trained with --dataset synthetic-shapes --image-size "
+                             f"{self.image_size}")
+        features = self.trunk(images)
+        return {name: head(features) for name, head in self.heads.items()}
+
+
+def save_factor_classifier(model: FactorClassifier, path: str | Path,
+                           test_accuracy: dict[str, float] | None = None) -> Path:
+    """Write the weights (float32) and architecture as plain tensors and numbers (weights_only)."""
+    state = {"format": CLASSIFIER_FORMAT, "width": model.width, "image_size": model.image_size,
+             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+             "test_accuracy": dict(test_accuracy or {})}
+    torch.save(state, path)
+    return Path(path)
+
+
+def load_factor_classifier(path: str | Path | None = None,
+                           device: str | torch.device = "cpu") -> FactorClassifier:
+    """Return the shipped (or given) factor classifier in eval mode on device."""
+    path = Path(path or CLASSIFIER_PATH)
+    if not path.exists():
+        raise FileNotFoundError(f"no factor classifier at {path}; train it with "
+                                f"`python data/train_factor_classifier.py` (a few minutes on a CPU)")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != CLASSIFIER_FORMAT:
+        raise ValueError(f"{path} is not a factor classifier (format {CLASSIFIER_FORMAT}); "
+                         f"re-create it with `python data/train_factor_classifier.py`")
+    model = FactorClassifier(state["width"], state["image_size"])
+    model.load_state_dict(state["state_dict"])
+    return model.to(device).eval()
+
+
+_DEFAULT: dict[str, FactorClassifier] = {}  # the shipped model, loaded once per device
+
+
+def _default_classifier(device: torch.device) -> FactorClassifier:
+    key = str(device)
+    if key not in _DEFAULT:
+        _DEFAULT[key] = load_factor_classifier(device=device)
+    return _DEFAULT[key]
+
+
+@torch.no_grad()
+def factor_probabilities(images: torch.Tensor, classifier: FactorClassifier | None = None,
+                         batch_size: int = 512) -> dict[str, torch.Tensor]:
+    """Return factor -> probabilities (N, levels) for images (N, 3, 32, 32) in [-1, 1]."""
+    model = classifier or _default_classifier(images.device)
+    was_training = model.training
+    model.eval()
+    parts = [model(chunk) for chunk in images.split(batch_size)]
+    model.train(was_training)
+    return {name: torch.cat([p[name] for p in parts]).softmax(dim=1) for name in FACTOR_NAMES}
+
+
+def predict_factors(images: torch.Tensor, classifier: FactorClassifier | None = None,
+                    min_confidence: float = 0.0) -> dict[str, torch.Tensor]:
+    """Return factor -> predicted level (N,) long, for images (N, 3, 32, 32) in [-1, 1].
+
+    Predictions whose probability is below `min_confidence` are set to -1 (unsure), so
+    that concept search can keep only images the classifier reads clearly.
+    """
+    predictions = {}
+    for name, probabilities in factor_probabilities(images, classifier).items():
+        confidence, level = probabilities.max(dim=1)
+        predictions[name] = torch.where(confidence >= min_confidence, level, torch.full_like(level, -1))
+    return predictions
+
+
+def factor_accuracy(images: torch.Tensor, labels: torch.Tensor,
+                    classifier: FactorClassifier | None = None) -> dict[str, float]:
+    """Accuracy per factor against true labels (N, 5) in FACTOR_NAMES order (SyntheticShapes.labels)."""
+    predictions = predict_factors(images, classifier)
+    return {name: (predictions[name].cpu() == labels[:, i].cpu()).float().mean().item()
+            for i, name in enumerate(FACTOR_NAMES)}
+
+
+def parse_concept(text: str) -> dict[str, int]:
+    """Turn words into factor levels: 'red square' -> {'colour': 0, 'shape': 0}."""
+    concept = {}
+    for word in text.lower().split():
+        owners = [name for name, levels in LEVEL_NAMES.items() if word in levels]
+        if not owners:
+            known = ", ".join(level for levels in LEVEL_NAMES.values() for level in levels)
+            raise ValueError(f"unknown factor level {word!r} in {text!r}; known: {known}")
+        concept[owners[0]] = LEVEL_NAMES[owners[0]].index(word)
+    return concept
+
+
+def describe(labels: dict[str, torch.Tensor], index: int, factors=("colour", "shape")) -> str:
+    """Words for one labelled image, e.g. 'red square' ('?' where the label is -1, unsure)."""
+    words = []
+    for name in factors:
+        level = int(labels[name][index])
+        words.append(LEVEL_NAMES[name][level] if level >= 0 else "?")
+    return " ".join(words)
