@@ -1,0 +1,233 @@
+"""The self-checks pass right student code and fail wrong code with a hint."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dcgan_lib import Discriminator, Generator, init_weights
+from dcgan_lib.checks import (CheckFailed, CheckReport, check_d_loss, check_discriminator,
+                              check_g_loss, check_generator, check_output_size)
+
+
+def tiny_generator(**kwargs) -> Generator:
+    return Generator(nz=16, ngf=8, image_size=16, nc=1, **kwargs)
+
+
+def tiny_discriminator(**kwargs) -> Discriminator:
+    return Discriminator(nc=1, ndf=8, image_size=16, **kwargs)
+
+
+class StudentGenerator(nn.Module):
+    """The pytorch/examples style: one Sequential that takes z as (N, nz, 1, 1) only."""
+
+    def __init__(self, nz: int = 16, ngf: int = 8, nc: int = 1, output=nn.Tanh):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(nz, ngf * 2, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), output())
+        self.apply(init_weights)
+
+    def forward(self, z):
+        if z.dim() != 4:
+            raise ValueError("expected (N, nz, 1, 1)")
+        return self.main(z)
+
+
+def test_right_generator_passes_with_a_report():
+    report = check_generator(tiny_generator())
+    assert isinstance(report, CheckReport) and len(report.passed) >= 5
+    assert "all" in repr(report) and "(4, 1, 16, 16)" in repr(report)
+
+
+def test_generator_class_built_with_no_arguments_is_accepted():
+    report = check_generator(StudentGenerator, nz=16, image_size=16, nc=1)
+    assert "(N, nz, 1, 1)" in report.passed[0]
+
+
+def test_generator_missing_tanh_fails_with_a_tanh_hint():
+    generator = tiny_generator()
+    generator.blocks[-1][1] = nn.Identity()
+    with pytest.raises(CheckFailed, match="Tanh"):
+        check_generator(generator)
+
+
+def test_generator_ending_in_sigmoid_fails_with_range_hint():
+    with pytest.raises(CheckFailed, match=r"\[0, 1\]"):
+        check_generator(StudentGenerator(output=nn.Sigmoid), nz=16, image_size=16, nc=1)
+
+
+def test_generator_of_the_wrong_size_fails_with_shape_and_hint():
+    with pytest.raises(CheckFailed, match=r"expected \(4, 1, 32, 32\)") as failure:
+        check_generator(tiny_generator(), image_size=32)
+    assert "ConvTranspose2d" in failure.value.hint
+
+
+def test_generator_with_wrong_nz_fails_explaining_the_first_layer():
+    with pytest.raises(CheckFailed, match="nz"):
+        check_generator(StudentGenerator(nz=16), nz=100, image_size=16, nc=1)
+
+
+def test_generator_with_batch_norm_on_the_output_layer_fails():
+    generator = StudentGenerator()
+    generator.main = nn.Sequential(*generator.main[:-1], nn.BatchNorm2d(1), nn.Tanh())
+    with pytest.raises(CheckFailed, match="BatchNorm"):
+        check_generator(generator, nz=16, image_size=16, nc=1)
+
+
+def test_generator_with_default_pytorch_init_fails_pointing_at_init_weights():
+    generator = tiny_generator()
+    for module in generator.modules():
+        if isinstance(module, nn.ConvTranspose2d):
+            module.reset_parameters()
+    with pytest.raises(CheckFailed, match="std") as failure:
+        check_generator(generator)
+    assert "init_weights" in failure.value.hint
+
+
+def test_generator_that_detaches_inside_forward_fails():
+    generator = tiny_generator()
+    generator.blocks[0].register_forward_hook(lambda module, inputs, output: output.detach())
+    with pytest.raises(CheckFailed, match="no gradient"):
+        check_generator(generator)
+
+
+def test_checks_leave_model_mode_statistics_and_random_state_untouched():
+    generator = tiny_generator().eval()
+    before = {k: v.clone() for k, v in generator.state_dict().items()}
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    check_generator(generator)
+    assert torch.equal(torch.rand(3), expected_next)
+    assert not generator.training
+    assert all(torch.equal(before[k], v) for k, v in generator.state_dict().items())
+
+
+def test_right_discriminator_passes():
+    report = check_discriminator(tiny_discriminator())
+    assert "raw logits of shape (4,)" in repr(report) and not report.notes
+
+
+def test_discriminator_with_sigmoid_fails_pointing_at_bce_with_logits():
+    with_sigmoid = nn.Sequential(tiny_discriminator(), nn.Sigmoid())
+    with pytest.raises(CheckFailed, match="Sigmoid") as failure:
+        check_discriminator(with_sigmoid, image_size=16, nc=1)
+    assert "binary_cross_entropy_with_logits" in failure.value.hint
+
+
+def test_discriminator_returning_n_1_1_1_fails_with_flatten_hint():
+    class Unflattened(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = tiny_discriminator()
+
+        def forward(self, images):
+            return self.inner(images).view(-1, 1, 1, 1)
+
+    with pytest.raises(CheckFailed, match=r"\(4, 1, 1, 1\)") as failure:
+        check_discriminator(Unflattened(), image_size=16, nc=1)
+    assert "view(-1)" in failure.value.hint
+
+
+def test_discriminator_with_relu_passes_with_a_leaky_relu_note():
+    discriminator = tiny_discriminator(leaky_slope=0.0)
+    for block in discriminator.blocks:
+        block[-1] = nn.ReLU()
+    report = check_discriminator(discriminator)
+    assert any("LeakyReLU" in note for note in report.notes)
+
+
+def test_discriminator_that_detaches_its_input_fails():
+    class Detaching(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = tiny_discriminator()
+
+        def forward(self, images):
+            return self.inner(images.detach())
+
+    with pytest.raises(CheckFailed, match="input images"):
+        check_discriminator(Detaching(), image_size=16, nc=1)
+
+
+def test_right_d_loss_passes():
+    def d_loss(real_logits, fake_logits):
+        return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+    assert len(check_d_loss(d_loss).passed) == 3
+
+
+def test_d_loss_with_swapped_labels_fails():
+    def swapped(real_logits, fake_logits):
+        return (F.binary_cross_entropy_with_logits(real_logits, torch.zeros_like(real_logits))
+                + F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits)))
+    with pytest.raises(CheckFailed, match="swapped"):
+        check_d_loss(swapped)
+
+
+def test_d_loss_from_sigmoid_and_log_fails_as_unstable():
+    def naive(real_logits, fake_logits):
+        return -(torch.log(torch.sigmoid(real_logits)).mean()
+                 + torch.log(1 - torch.sigmoid(fake_logits)).mean())
+    with pytest.raises(CheckFailed, match="inf/nan"):
+        check_d_loss(naive)
+
+
+def test_d_loss_averaging_the_two_terms_passes_with_a_note():
+    def halved(real_logits, fake_logits):
+        return 0.5 * (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                      + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+    assert check_d_loss(halved).notes
+
+
+def test_d_loss_returning_a_float_fails_with_scalar_hint():
+    def as_float(real_logits, fake_logits):
+        return F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)).item()
+    with pytest.raises(CheckFailed, match="scalar tensor"):
+        check_d_loss(as_float)
+
+
+def test_non_saturating_g_loss_passes():
+    def g_loss(fake_logits):
+        return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+    assert len(check_g_loss(g_loss).passed) == 3
+
+
+def test_saturating_g_loss_fails_naming_the_minimax_form():
+    def saturating(fake_logits):
+        return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    with pytest.raises(CheckFailed, match="saturating") as failure:
+        check_g_loss(saturating)
+    assert "-log D(G(z))" in failure.value.hint
+
+
+def test_g_loss_from_sigmoid_and_log_fails_as_unstable():
+    def naive(fake_logits):
+        return -torch.log(torch.sigmoid(fake_logits)).mean()
+    with pytest.raises(CheckFailed, match="inf/nan"):
+        check_g_loss(naive)
+
+
+def test_right_output_size_formulas_pass():
+    assert check_output_size(lambda n, k, s, p: (n + 2 * p - k) // s + 1).passed
+    assert check_output_size(lambda n, k, s, p: (n - 1) * s - 2 * p + k, transposed=True).passed
+
+
+def test_output_size_with_true_division_fails_with_floor_hint():
+    with pytest.raises(CheckFailed, match="in=5") as failure:
+        check_output_size(lambda n, k, s, p: (n + 2 * p - k) / s + 1)
+    assert "//" in failure.value.hint
+
+
+def test_transposed_size_with_the_conv_formula_fails():
+    with pytest.raises(CheckFailed, match="ConvTranspose2d"):
+        check_output_size(lambda n, k, s, p: (n + 2 * p - k) // s + 1, transposed=True)
+
+
+def test_check_failed_is_an_assertion_error_with_the_hint_in_the_message():
+    failure = CheckFailed("check_x", "the problem", "the fix")
+    assert isinstance(failure, AssertionError)
+    assert str(failure) == "check_x: the problem\nHint: the fix"
