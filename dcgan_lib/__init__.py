@@ -1,4 +1,5 @@
 """dcgan_lib: the small PyTorch library behind the DCGAN course. Notebooks import from here."""
+from .checks import (CheckFailed, check_d_loss, check_discriminator, check_g_loss, check_generator, check_output_size)  # noqa: E501
 from .data import SyntheticShapes, load_dataset, stack_dataset, to_uint8
 from .factors import (FactorClassifier, LEVEL_NAMES, describe, factor_accuracy, factor_probabilities, load_factor_classifier, parse_concept, predict_factors)  # noqa: E501
 from .features import (channel_correlations, discriminator_features, few_label_split, generate_with_dropped_channels, guided_backprop, kmeans_features, linear_svm_accuracy, object_fraction, strongest_channels)  # noqa: E501
