@@ -1,0 +1,75 @@
+"""Structure every chapter shares: the set-up cell, the Colab badge, the table of contents."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+
+SETUP_CELL = f'''# Set-up, the same in every chapter: on Colab, fetch and install the course library;
+# everywhere, seed the random generators, pick the device and read quick mode (DCGAN_QUICK=1).
+import os, sys
+if "google.colab" in sys.modules:
+    if not os.path.isdir("/content/dcgan-course"):
+        !git clone -q --depth 1 {REPO_URL} /content/dcgan-course
+        !pip -q install -e /content/dcgan-course
+    sys.path.insert(0, "/content/dcgan-course")
+from dcgan_lib import setup
+session = setup(seed=0)
+session'''
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+
+
+def cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "no chapters/NN_*.ipynb found"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_first_code_cell_is_the_shared_setup_cell(path):
+    first_code = next(c for c in cells(path) if c["cell_type"] == "code")
+    assert source(first_code) == SETUP_CELL
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_colab_badge_opens_this_notebook_from_the_repository(path):
+    owner_repo = REPO_URL.removeprefix("https://github.com/")
+    expected = f"https://colab.research.google.com/github/{owner_repo}/blob/main/chapters/{path.name}"
+    title = source(cells(path)[0])
+    assert title.startswith("# ") and expected in title
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_notebooks_are_saved_without_outputs(path):
+    assert all(not c.get("outputs") for c in cells(path) if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_has_objectives_summary_and_exercises(path):
+    text = "\n".join(source(c) for c in cells(path) if c["cell_type"] == "markdown")
+    assert re.search(r"what you will learn", text, re.I)
+    assert re.search(r"^#+ .*summary", text, re.I | re.M)
+    assert re.search(r"^#+ .*exercises", text, re.I | re.M)
+
+
+def test_every_chapter_is_in_the_table_of_contents_and_every_entry_exists():
+    entries = toc_files()
+    for path in CHAPTERS:
+        assert f"chapters/{path.stem}" in entries
+    for entry in entries:
+        assert any((ROOT / f"{entry}{suffix}").exists() for suffix in (".ipynb", ".md")), entry

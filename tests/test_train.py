@@ -1,0 +1,160 @@
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+
+from dcgan_lib.__main__ import main as cli_main
+from dcgan_lib.train import (CheckpointError, TrainConfig, TrainingDiverged, export_checkpoint,
+                             load_checkpoint, load_discriminator, load_generator, pick_device, train)
+
+
+def _states_equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_short_run_on_mnist5k_writes_samples_and_checkpoint(tmp_path):
+    config = TrainConfig(image_size=16, ngf=8, ndf=8, batch_size=32, steps=20, sample_every=10,
+                         checkpoint_every=10, device="cpu")
+    result = train(config, out_dir=tmp_path, progress=False)
+    assert result.step == 20
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step_000010.png", "step_000020.png"]
+    assert (tmp_path / "checkpoint.pt").exists() and not list(tmp_path.glob("*.tmp"))
+    assert {k: len(v) for k, v in result.history.items()} == {"loss_D": 20, "loss_G": 20, "D_x": 20, "D_G_z": 20}
+    state = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert state["step"] == 20 and state["config"]["ngf"] == 8
+    assert all(0 <= p <= 1 for p in result.history["D_x"] + result.history["D_G_z"])
+
+
+def test_resume_continues_bit_exactly(tmp_path, tiny_config, tiny_dataset):
+    uninterrupted = train(tiny_config, tiny_dataset, tmp_path / "a", progress=False)
+    train(replace(tiny_config, steps=3), tiny_dataset, tmp_path / "b", progress=False)
+    resumed = train(tiny_config, tiny_dataset, tmp_path / "b", progress=False)
+    assert resumed.step == uninterrupted.step == 6
+    assert _states_equal(resumed.generator.state_dict(), uninterrupted.generator.state_dict())
+    assert _states_equal(resumed.discriminator.state_dict(), uninterrupted.discriminator.state_dict())
+    assert resumed.history == uninterrupted.history
+    a, b = load_checkpoint(tmp_path / "a" / "checkpoint.pt"), load_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    assert _states_equal(a["g_optimizer"]["state"][0], b["g_optimizer"]["state"][0])
+
+
+def test_resume_across_an_epoch_boundary_matches(tmp_path, tiny_config, tiny_dataset):
+    # 64 images / batch 16 = 4 batches per epoch: stop at 5, inside the second epoch
+    config = replace(tiny_config, steps=9)
+    uninterrupted = train(config, tiny_dataset, tmp_path / "a", progress=False)
+    train(replace(config, steps=5), tiny_dataset, tmp_path / "b", progress=False)
+    resumed = train(config, tiny_dataset, tmp_path / "b", progress=False)
+    assert _states_equal(resumed.generator.state_dict(), uninterrupted.generator.state_dict())
+
+
+def test_checkpoint_from_different_config_is_refused_naming_the_field(tmp_path, tiny_config, tiny_dataset):
+    train(tiny_config, tiny_dataset, tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match=r"ngf=8 in the checkpoint but 16 requested.*new out_dir"):
+        train(replace(tiny_config, ngf=16, steps=9), tiny_dataset, tmp_path, progress=False)
+
+
+def test_more_steps_resume_but_no_resume_starts_over(tmp_path, tiny_config, tiny_dataset):
+    train(tiny_config, tiny_dataset, tmp_path, progress=False)
+    assert train(replace(tiny_config, steps=8), tiny_dataset, tmp_path, progress=False).step == 8
+    restarted = train(replace(tiny_config, steps=2), tiny_dataset, tmp_path, resume=False, progress=False)
+    assert restarted.step == 2 and len(restarted.history["loss_D"]) == 2
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04garbage"])
+def test_corrupt_checkpoint_is_refused_with_fix(tmp_path, tiny_config, tiny_dataset, content):
+    (tmp_path / "checkpoint.pt").write_bytes(content)
+    with pytest.raises(CheckpointError, match="not a readable checkpoint.*delete it"):
+        train(tiny_config, tiny_dataset, tmp_path, progress=False)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == content  # nothing lost
+
+
+def test_truncated_checkpoint_is_refused(tmp_path, tiny_config, tiny_dataset):
+    train(tiny_config, tiny_dataset, tmp_path, progress=False)
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_generator(path)
+
+
+def test_foreign_torch_file_is_not_a_checkpoint(tmp_path):
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="not a dcgan_lib checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_missing_checkpoint_says_how_to_make_one(tmp_path):
+    with pytest.raises(CheckpointError, match="python -m dcgan_lib train"):
+        load_checkpoint(tmp_path / "nope" / "checkpoint.pt")
+
+
+def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path, tiny_config, tiny_dataset):
+    train(replace(tiny_config, steps=3), tiny_dataset, tmp_path, progress=False)
+    good = (tmp_path / "checkpoint.pt").read_bytes()
+    poisoned = tiny_dataset.images.clone()
+    poisoned[:] = float("nan")
+    tiny_dataset.images = poisoned
+    with pytest.raises(TrainingDiverged, match=r"loss_D=nan.*step 4.*checkpoint.pt, is untouched.*Lower lr"):
+        train(tiny_config, tiny_dataset, tmp_path, progress=False)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == good
+
+
+def test_loaded_models_match_the_trained_ones(tmp_path, tiny_config, tiny_dataset):
+    result = train(tiny_config, tiny_dataset, tmp_path, progress=False)
+    z = torch.randn(4, tiny_config.nz)
+    with torch.no_grad():
+        assert torch.equal(load_generator(tmp_path / "checkpoint.pt")(z), result.generator(z))
+        images = result.generator(z)
+        assert torch.equal(load_discriminator(tmp_path / "checkpoint.pt")(images), result.discriminator(images))
+
+
+def test_export_keeps_models_and_drops_optimisers(tmp_path, tiny_config, tiny_dataset):
+    train(tiny_config, tiny_dataset, tmp_path, progress=False)
+    small = export_checkpoint(tmp_path / "checkpoint.pt", tmp_path / "small.pt", half=True)
+    state = load_checkpoint(small)
+    assert "g_optimizer" not in state and state["step"] == 6
+    assert small.stat().st_size < (tmp_path / "checkpoint.pt").stat().st_size / 2
+    z = torch.randn(4, tiny_config.nz)
+    full, half = load_generator(tmp_path / "checkpoint.pt"), load_generator(small)
+    assert next(half.parameters()).dtype == torch.float32
+    assert torch.allclose(full(z), half(z), atol=5e-3)
+
+
+def test_batch_larger_than_dataset_is_refused(tiny_config, tiny_dataset):
+    with pytest.raises(ValueError, match="fewer than batch_size=128; lower batch_size"):
+        train(replace(tiny_config, batch_size=128), tiny_dataset, progress=False)
+
+
+def test_half_precision_on_cpu_is_refused_with_fix(tiny_config, tiny_dataset):
+    with pytest.raises(ValueError, match="needs a CUDA GPU.*use fp32"):
+        train(replace(tiny_config, precision="bf16"), tiny_dataset, progress=False)
+
+
+def test_uniform_noise_and_no_batchnorm_variants_train(tiny_config, tiny_dataset):
+    result = train(replace(tiny_config, z_distribution="uniform", batch_norm=False), tiny_dataset,
+                   progress=False)
+    assert all(math.isfinite(v) for v in result.history["loss_G"])
+
+
+def test_pick_device_respects_explicit_choice():
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type in ("cpu", "cuda", "mps")
+
+
+def test_command_line_trains_and_reports_paths(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli_main(["train", "--dataset", "mnist5k", "--image-size", "16", "--ngf", "8", "--ndf", "8",
+                     "--batch-size", "16", "--steps", "4", "--sample-every", "2", "--out", str(out),
+                     "--device", "cpu", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "trained to step 4" in printed and str(out / "checkpoint.pt") in printed
+    assert (out / "samples" / "step_000004.png").exists()
+
+
+def test_command_line_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit):
+        cli_main(["train", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--dataset", "--image-size", "--steps", "--out", "--lr", "--beta1", "--precision",
+                 "--channels-last", "--compile", "--no-resume"):
+        assert flag in text
+    assert "paper, section 4" in text
