@@ -1,0 +1,80 @@
+"""The teaching kit: every chapter has objectives, exercises and hidden solutions, and
+`make student` (tools/make_student.py) writes notebooks without the solutions."""
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = importlib.util.spec_from_file_location("make_student", ROOT / "tools" / "make_student.py")
+make_student = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(make_student)
+
+
+def toc_notebooks() -> list[Path]:
+    """The chapter notebooks listed in _toc.yml that exist (the book build catches missing ones)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+    return [ROOT / f"{name}.ipynb" for name in files if (ROOT / f"{name}.ipynb").exists()]
+
+
+def fabricated_notebook() -> nbformat.NotebookNode:
+    notebook = nbformat.v4.new_notebook()
+    exercise = nbformat.v4.new_markdown_cell("## Exercises\n1. Double the learning rate.")
+    solution_text = nbformat.v4.new_markdown_cell("The losses oscillate.",
+                                                  metadata={"tags": ["hide-cell", "solution"]})
+    solution_code = nbformat.v4.new_code_cell("answer = 2 * 2e-4", metadata={"tags": ["hide-cell", "solution"]})
+    hidden_setup = nbformat.v4.new_code_cell("import torch", metadata={"tags": ["hide-cell"]})
+    computed = nbformat.v4.new_code_cell("1 + 1", execution_count=3,
+                                         outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "2"},
+                                                                         execution_count=3)])
+    notebook.cells = [hidden_setup, computed, exercise, solution_text, solution_code]
+    return notebook
+
+
+def test_strip_solutions_removes_only_solution_cells_and_clears_outputs():
+    student, removed = make_student.strip_solutions(fabricated_notebook())
+    assert removed == 2
+    assert [cell.source for cell in student.cells] == ["import torch", "1 + 1",
+                                                       "## Exercises\n1. Double the learning rate."]
+    assert student.cells[1].outputs == [] and student.cells[1].execution_count is None
+    nbformat.validate(student)
+
+
+def test_make_student_writes_every_notebook_and_the_images(tmp_path, capsys):
+    source, out = tmp_path / "chapters", tmp_path / "student"
+    (source / "images").mkdir(parents=True)
+    (source / "images" / "badge.svg").write_text("<svg/>")
+    nbformat.write(fabricated_notebook(), source / "01_first.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(), source / "02_second.ipynb")
+    assert make_student.main(["--source", str(source), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.glob("*.ipynb")) == ["01_first.ipynb", "02_second.ipynb"]
+    assert len(nbformat.read(out / "01_first.ipynb", as_version=4).cells) == 3
+    assert (out / "images" / "badge.svg").read_text() == "<svg/>"
+    assert "2 solution cells removed" in capsys.readouterr().out
+    assert len(nbformat.read(source / "01_first.ipynb", as_version=4).cells) == 5  # source untouched
+
+
+def test_make_student_without_notebooks_says_where_to_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="repository root"):
+        make_student.make_student(tmp_path, tmp_path / "student")
+
+
+@pytest.mark.parametrize("path", toc_notebooks(), ids=lambda path: path.stem)
+def test_chapter_has_objectives_exercises_and_hidden_solutions(path):
+    cells = nbformat.read(path, as_version=4).cells
+    markdown = [cell.source for cell in cells if cell.cell_type == "markdown"]
+    assert re.search(r"what you will learn", markdown[0], re.IGNORECASE), \
+        "the first cell needs a 'What you will learn' section"
+    assert any(re.search(r"^#{2,} .*Exercises", text, re.MULTILINE) for text in markdown), \
+        "the chapter needs an '## Exercises' heading"
+    tags = [cell.get("metadata", {}).get("tags", []) for cell in cells]
+    solutions = [cell_tags for cell_tags in tags if "solution" in cell_tags]
+    assert solutions, "tag at least one solution cell ['hide-cell', 'solution']"
+    assert all("hide-cell" in cell_tags for cell_tags in solutions), \
+        "every solution cell must also be tagged 'hide-cell' so the book hides it"
