@@ -4,7 +4,8 @@ import torch
 
 from dcgan_lib.features import (channel_correlations, discriminator_features, few_label_split,
                                 generate_with_dropped_channels, guided_backprop, guided_relus,
-                                kmeans_features, linear_svm_accuracy, object_fraction,
+                                kmeans_features, linear_svm_accuracy, mask_correlations,
+                                object_fraction,
                                 strongest_channels)
 from dcgan_lib.models import Discriminator, Generator
 
@@ -139,6 +140,18 @@ def test_channel_correlations_find_the_channel_that_tracks_the_target():
         channel_correlations(activations, target[:5])
 
 
+def test_mask_correlations_score_the_channel_that_fires_on_the_object():
+    masks = torch.zeros(4, 8, 8)
+    masks[0, :4, :4] = masks[1, 4:, 4:] = masks[2, :4, 4:] = masks[3, 4:, :4] = 1
+    small = torch.nn.functional.avg_pool2d(masks[:, None], 2)  # (4, 1, 4, 4)
+    activations = torch.cat([small, 1 - small, torch.rand(4, 1, 4, 4)], dim=1)
+    correlations = mask_correlations(activations, masks)
+    assert correlations[0] == pytest.approx(1.0) and correlations[1] == pytest.approx(-1.0)
+    assert abs(correlations[2]) < 0.5
+    with pytest.raises(ValueError, match="masks"):
+        mask_correlations(activations, masks[0])
+
+
 def test_object_fraction_counts_bright_pixels():
     images = -torch.ones(2, 3, 4, 4)
     images[1, 0, :2] = 1  # half the pixels lit in one channel
@@ -170,4 +183,6 @@ def test_kmeans_features_have_one_code_per_centroid_and_grid_cell():
     images = torch.rand(6, 1, 12, 12, generator=torch.Generator().manual_seed(0))
     features = kmeans_features(images, images[:4], centroids=5, patch=4, grid=2)
     assert features.shape == (4, 5 * 4)
+    strided = kmeans_features(images, images[:4], centroids=5, patch=4, stride=2, grid=3)
+    assert strided.shape == (4, 5 * 9)
     assert (features >= 0).all()
