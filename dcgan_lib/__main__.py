@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     download = commands.add_parser("download", help="download a torchvision dataset")
     download.add_argument("dataset", choices=["mnist", "fashion-mnist", "cifar10", "celeba"])
     download.add_argument("--root", type=Path, default=None, help="where to put it (default ~/dcgan_datasets)")
+    from .bench import add_bench_options
+    add_bench_options(commands.add_parser("bench", help="measure training throughput of the speed features"))
     return parser
 
 
@@ -48,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         from .train import train
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
         result = train(config, out_dir=args.out, resume=not args.no_resume, progress=not args.quiet)
+        from .distributed import finish_distributed
+        finish_distributed()  # under torchrun; a no-op in a single process
+        if result.out_dir is None:  # a torchrun process other than rank 0: rank 0 reports
+            return 0
         last = {k: round(v[-1], 4) for k, v in result.history.items() if v}
         print(f"trained to step {result.step} in {result.seconds:.1f} s; last step: {last}")
         print(f"samples:    {args.out / 'samples'}")
@@ -60,6 +66,14 @@ def main(argv: list[str] | None = None) -> int:
         from .data import load_dataset
         dataset = load_dataset(args.dataset, root=args.root, download=True)
         print(f"{args.dataset}: {len(dataset)} images ready")
+    elif args.command == "bench":
+        import json
+        from .bench import bench_from_args, format_table
+        result = bench_from_args(args)
+        print(result["meta"])
+        print(format_table(result))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1))
     return 0
 
 

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from .data import DATA_DIR, InMemoryImages, load_dataset
+from .distributed import init_distributed, wrap_for_training
 from .models import Discriminator, Generator
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -54,6 +55,7 @@ class TrainConfig:
     compile: bool = param(False, "torch.compile the models (first steps are slower)")
     data_on_device: bool = param(True, "keep an in-memory dataset on the GPU, no loader")
     num_workers: int = param(0, "DataLoader workers for file-based datasets")
+    sync_batchnorm: bool = param(False, "under torchrun: BatchNorm over the global batch (CUDA only)")
     device: str = param("auto", "auto (cuda > mps > cpu), cuda, mps or cpu")
     sample_every: int = param(100, "steps between sample grids from the fixed noise")
     checkpoint_every: int = param(100, "steps between checkpoints (and one at the end)")
@@ -64,7 +66,7 @@ class TrainConfig:
 
 # fields that may differ when a run is resumed: they do not change what is computed
 RESUMABLE_FIELDS = {"steps", "sample_every", "checkpoint_every", "log_every", "num_workers",
-                    "data_root", "download", "device"}
+                    "data_root", "download", "device", "sync_batchnorm"}
 
 
 @dataclass
@@ -138,6 +140,7 @@ class BatchStream:
         self.dataset, self.batch_size, self.seed, self.device = dataset, batch_size, seed, device
         self.batches_per_epoch = len(dataset) // batch_size  # drop the ragged last batch
         self.num_workers = num_workers
+        self.share = slice(None)  # this process's rows of every batch; _Run narrows it under torchrun
         self.images = None
         if isinstance(dataset, InMemoryImages):
             self.images = dataset.images.to(device) if on_device else dataset.images
@@ -150,7 +153,7 @@ class BatchStream:
         epoch, offset = divmod(step, self.batches_per_epoch)
         while True:
             order = self._order(epoch)[: self.batches_per_epoch * self.batch_size]
-            chunks = order.view(self.batches_per_epoch, self.batch_size)[offset:]
+            chunks = order.view(self.batches_per_epoch, self.batch_size)[offset:, self.share]
             if self.images is not None:
                 for index in chunks:
                     yield self.images[index.to(self.images.device)].to(self.device, non_blocking=True)
@@ -260,7 +263,8 @@ class _Run:
         if config.precision not in ("fp32", "bf16", "fp16"):
             raise ValueError(f"precision must be fp32, bf16 or fp16, got {config.precision!r}")
         self.config, self.out_dir = config, out_dir
-        self.device = pick_device(config.device)
+        self.dist = init_distributed(pick_device(config.device))  # single process unless torchrun
+        self.device = self.dist.device
         self.nc = dataset[0][0].shape[0]
         torch.manual_seed(config.seed)
         self.G, self.D = (m.to(self.device) for m in build_models(config, self.nc))
@@ -278,10 +282,11 @@ class _Run:
         self.last_checkpoint: Path | None = None
         if resume and out_dir is not None and (out_dir / CHECKPOINT_NAME).exists():
             self.restore(load_checkpoint(out_dir / CHECKPOINT_NAME, self.device))
-        self.G_step = torch.compile(self.G) if config.compile else self.G
-        self.D_step = torch.compile(self.D) if config.compile else self.D
+        self.G_step = wrap_for_training(self.G, self.dist, config.compile, config.sync_batchnorm)
+        self.D_step = wrap_for_training(self.D, self.dist, config.compile, config.sync_batchnorm)
         self.batches = BatchStream(dataset, config.batch_size, config.seed, self.device,
                                    config.data_on_device, config.num_workers)
+        self.batches.share = self.dist.share(config.batch_size)
 
     def state(self) -> dict:
         rng = {"torch": torch.get_rng_state(), "noise": self.noise.get_state()}
@@ -321,7 +326,10 @@ class _Run:
             real_images = real_images.contiguous(memory_format=torch.channels_last)
         ones = torch.ones(batch, device=self.device)
         zeros = torch.zeros(batch, device=self.device)
-        z = sample_z(batch, config.nz, config.z_distribution, self.noise, self.device)
+        # every process draws the global batch of noise and keeps its share, like the images
+        global_batch = batch * self.dist.world_size
+        z = sample_z(global_batch, config.nz, config.z_distribution, self.noise, self.device)
+        z = z[self.dist.share(global_batch)]
         with _autocast(self.device, config.precision):
             fake_images = self.G_step(z)
             # D step: real and fake in separate batches, so BatchNorm sees each alone
@@ -398,6 +406,8 @@ def train(config: TrainConfig | None = None, dataset: Dataset | None = None,
                                image_size=config.image_size, download=config.download, seed=config.seed)
     out_dir = Path(out_dir) if out_dir is not None else None
     run = _Run(config, dataset, out_dir, resume)
+    if not run.dist.is_main:  # under torchrun only rank 0 shows progress, samples and checkpoints
+        out_dir, progress = None, False
     start, started = run.step, time.perf_counter()
     bar = tqdm(total=config.steps, initial=start, disable=not progress, desc="training", unit="step")
     batches = run.batches.from_step(run.step)
