@@ -1,0 +1,84 @@
+"""The throughput benchmark: table shape, baseline ratio and the FLOP count."""
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from dcgan_lib.__main__ import main
+from dcgan_lib.bench import TABLE_COLUMNS, count_step_flops, format_table, run_bench, variant_config
+from dcgan_lib.models import Discriminator, Generator
+from dcgan_lib.train import TrainConfig
+
+
+def conv_flops(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[float, tuple[int, ...]]:
+    """Forward FLOPs (2 per multiply-add) of one conv layer and its output shape, by hand."""
+    n, c_in, h, w = input_shape
+    k = module.kernel_size[0]
+    if isinstance(module, nn.ConvTranspose2d):
+        out = (h - 1) * module.stride[0] - 2 * module.padding[0] + k
+        # every input pixel is scattered through the whole kernel to every output channel
+        return 2 * n * c_in * h * w * module.out_channels * k * k, (n, module.out_channels, out, out)
+    out = (h + 2 * module.padding[0] - k) // module.stride[0] + 1
+    return 2 * n * module.out_channels * out * out * c_in * k * k, (n, module.out_channels, out, out)
+
+
+def forward_flops(model: nn.Module, input_shape) -> tuple[float, float]:
+    """(total forward FLOPs, FLOPs of the first conv) of a model's conv layers in order."""
+    convs = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    total, shape, first = 0.0, input_shape, None
+    for conv in convs:
+        flops, shape = conv_flops(conv, shape)
+        first = flops if first is None else first
+        total += flops
+    return total, first
+
+
+def test_step_flop_count_matches_an_analytic_count_for_a_tiny_model():
+    config = TrainConfig(image_size=16, nz=8, ngf=4, ndf=4, batch_size=6)
+    g_total, g_first = forward_flops(Generator(8, 4, 16, 1), (6, 8, 1, 1))
+    d_total, d_first = forward_flops(Discriminator(1, 4, 16), (6, 1, 16, 16))
+    # forward: G once, D three times (real, detached fake, fake for the G loss). Backward costs
+    # twice the forward (input and weight gradients) except where no input gradient is needed:
+    # D's first layer on real and on detached fakes, and G's first layer (z needs no gradient).
+    expected = (g_total + 3 * d_total                      # forwards
+                + 2 * (2 * d_total - d_first)              # D step: real and detached fake
+                + 2 * d_total + 2 * g_total - g_first)     # G step: through D into G
+    assert count_step_flops(config, nc=1, batch=3) == pytest.approx(expected, rel=1e-9)
+
+
+def test_tiny_bench_gives_every_column_and_ratio_one_for_the_baseline():
+    variants = ("baseline", "resident", "channels_last", "bf16", "cudagraphs")
+    result = run_bench(sizes=(16,), batch_sizes=(16,), variants=variants, steps=2, repeats=1, warmup=1,
+                       device="cpu", workers=0, width=4, peak_gflops=100.0)
+    rows = {row["variant"]: row for row in result["rows"]}
+    assert list(rows) == list(variants)
+    assert all(set(row) == set(TABLE_COLUMNS) for row in rows.values())
+    assert rows["baseline"]["ratio"] == 1.0
+    for name in ("resident", "channels_last"):
+        row = rows[name]
+        assert row["images_per_s"] > 0 and row["gflops_per_s"] > 0
+        assert row["ratio"] == pytest.approx(row["images_per_s"] / rows["baseline"]["images_per_s"])
+        assert row["peak_fraction"] == pytest.approx(row["gflops_per_s"] / 100.0)
+    assert rows["bf16"]["images_per_s"] is None and "needs CUDA" in rows["bf16"]["note"]
+    table = format_table(result)
+    assert table.splitlines()[0] == "| " + " | ".join(TABLE_COLUMNS) + " |"
+    assert "1.00x" in table and "needs CUDA" in table
+
+
+def test_bench_command_writes_json(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    main(["bench", "--device", "cpu", "--sizes", "16", "--batch-size", "16", "--steps", "1", "--repeats", "1",
+          "--warmup", "1", "--width", "4", "--variants", "baseline", "resident", "--baseline-workers", "0",
+          "--json", str(path)])
+    result = json.loads(path.read_text())
+    assert [row["variant"] for row in result["rows"]] == ["baseline", "resident"]
+    assert result["meta"]["peak_gflops"] is None and "| 16 | 16 | baseline |" in capsys.readouterr().out
+
+
+def test_combined_variant_switches_on_every_feature_the_device_has():
+    cpu, graphs = variant_config("combined", 32, 128, torch.device("cpu"))
+    assert (cpu.channels_last, cpu.compile, cpu.precision, graphs) == (True, True, "fp32", False)
+    cuda, graphs = variant_config("combined", 64, 128, torch.device("cuda"))
+    assert (cuda.channels_last, cuda.compile, cuda.precision, graphs) == (True, True, "bf16", True)
+    assert cuda.data_on_device and (cuda.ngf, cuda.ndf) == (64, 64)
