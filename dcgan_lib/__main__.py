@@ -71,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import bench_from_args, format_table
         result = bench_from_args(args)
         print(result["meta"])
-        print(format_table(result))
+        for row in result.get("quality", []):
+            print(row)
+        if "rows" in result:
+            print(format_table(result))
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=1))
     return 0

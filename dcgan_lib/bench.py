@@ -157,10 +157,12 @@ class LibraryRun:
             self.run.G_step = torch.compile(self.run.G, mode="reduce-overhead")
             self.run.D_step = torch.compile(self.run.D, mode="reduce-overhead")
         self.batches = self.run.batches.from_step(0)
-        self.log_every = config.log_every
+        self.log_every, self.graphs = config.log_every, graphs
 
     def train_step(self) -> int:
         real = next(self.batches)
+        if self.graphs:  # a new iteration: the previous step's graph outputs may be overwritten
+            torch.compiler.cudagraph_mark_step_begin()
         self.run.train_step(real)
         if self.run.step % self.log_every == 0:
             self.run.flush()  # the loop's only sync: a NaN check every log_every steps
@@ -382,12 +384,20 @@ def add_bench_options(parser) -> None:
     parser.add_argument("--peak-gflops", type=float, default=None,
                         help="the device's peak GFLOP/s, for the fraction-of-peak column (needed on CPU)")
     parser.add_argument("--json", type=str, default=None, help="also write the table as JSON here")
+    parser.add_argument("--quality", action="store_true",
+                        help="instead of timing: train resident and channels_last (and bf16 on CUDA) for "
+                             "--quality-steps steps, seeds 0 and 1, and compare FID/KID of their samples")
+    parser.add_argument("--quality-steps", type=int, default=200, help="training steps per --quality run")
 
 
 def bench_from_args(args) -> dict:
     """Run the benchmark with parsed command-line options, filling device-dependent defaults."""
     from .train import pick_device
     cuda = pick_device(args.device).type == "cuda"
+    if args.quality:
+        variants = ("resident", "channels_last") + (("bf16",) if cuda else ())
+        return {"meta": {"device": device_description(pick_device(args.device)), "torch": torch.__version__},
+                "quality": quality_check(variants, steps=args.quality_steps, device=args.device)}
     def default(value, on_cpu, on_cuda):
         return value if value is not None else (on_cuda if cuda else on_cpu)
     return run_bench(sizes=default(args.sizes, [32], [32, 64]),
@@ -396,3 +406,32 @@ def bench_from_args(args) -> dict:
                      repeats=default(args.repeats, 3, 5), warmup=default(args.warmup, 2, 10),
                      device=args.device, workers=args.baseline_workers,
                      peak_gflops=args.peak_gflops, width=args.width)
+
+
+def quality_check(variants=("resident", "channels_last"), seeds=(0, 1), steps: int = 200, size: int = 32,
+                  width: int = 32, batch: int = 64, samples: int = 1000, device: str = "auto") -> list[dict]:
+    """Train each variant for the same steps and seeds; return the offline metrics of its samples.
+
+    FID and KID (MNIST-classifier features) against the classifier's 1,000 held-out digits,
+    and the classifier's confident share. Two seeds of one variant show the seed-to-seed noise
+    that a speed feature's difference must stay within.
+    """
+    from .metrics import classifier_score, fid_kid, mnist_split
+    from .train import pick_device, train
+    torch_device = pick_device(device)
+    dataset = load_dataset("mnist5k", image_size=size)
+    real_images = dataset.images[mnist_split()[1]]
+    rows = []
+    for variant in variants:
+        if skip_reason(variant, torch_device):
+            continue
+        for seed in seeds:
+            config, _ = variant_config(variant, size, batch, torch_device, width)
+            result = train(replace(config, steps=steps, seed=seed, log_every=50), dataset, progress=False)
+            z = sample_z(samples, config.nz, generator=torch.Generator().manual_seed(1234))
+            with torch.no_grad():
+                fake_images = result.generator(z.to(torch_device)).float().cpu()
+            distances = fid_kid(real_images, fake_images)
+            rows.append({"variant": variant, "seed": seed, "steps": steps, "fid": distances["fid"],
+                         "kid": distances["kid"], "confident_share": classifier_score(fake_images)["confident_share"]})
+    return rows
