@@ -10,7 +10,7 @@ export DCGAN_QUICK ?= 1
 export MPLBACKEND ?= Agg
 export PYTHONHASHSEED ?= 0
 
-.PHONY: book test unit nbval student clean
+.PHONY: book test unit nbval student clean browser chromium
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,34 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "The book is in _build/html/index.html"
 
-test: unit nbval
+# the book build executes every chapter once in quick mode and fails on any error
+# (_config.yml: allow_errors false), which is nbval's check: `make test` does not run nbval
+# too (that would execute every chapter twice); `make nbval` still runs it alone
+test: unit browser
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q --ignore=tests/test_book_browser.py
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 chapters -q
+
+# the built book in headless Chromium (tests/test_book_browser.py); screenshots in _build/screenshots/
+browser: book chromium
+	$(BIN)/python -m pytest tests/test_book_browser.py -q
+
+# Debian's Chromium for the browser test, installed when missing and we are root; else the test skips
+chromium:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	    echo "Installing Chromium for the browser test (apt-get)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver > /dev/null) \
+	      || echo "Could not install Chromium: the browser test will be skipped"; \
+	  else echo "Chromium is missing and we are not root: the browser test will be skipped"; fi; \
+	fi
+
+# student notebooks: solution cells (tagged "solution") removed, in student/
+student: $(STAMP)
+	$(BIN)/python tools/make_student.py --source chapters --out student
 
 clean:
 	rm -rf _build runs student

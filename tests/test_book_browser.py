@@ -1,0 +1,286 @@
+"""The built book, opened in headless Chromium as a reader would see it.
+
+Every page listed in _toc.yml loads with no failed request, no external request (the book
+reads offline) and no JavaScript error; MathJax has typeset all the math; every image
+loaded; every internal link and anchor resolves; each chapter's Colab badge opens that
+chapter's notebook. A screenshot of the top of each page goes to _build/screenshots/.
+
+The book is built first (jupyter-book, executing the chapters in quick mode through the
+jupyter-cache) unless _build/html is newer than every source, as after `make book`.
+DCGAN_BOOK_ROOT points the test at another book folder. Skipped, saying how to install
+it, only when Chromium is absent (`make test` installs it when run as root).
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK_ROOT = Path(os.environ.get("DCGAN_BOOK_ROOT", ROOT)).resolve()
+HTML = BOOK_ROOT / "_build" / "html"
+SCREENSHOTS = BOOK_ROOT / "_build" / "screenshots"
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+SOURCES = ("_config.yml", "_toc.yml", "references.bib", "*.md", "chapters/**/*", "tools/offline_mathjax.py")
+MATHJAX_WAIT_S = 60
+# console messages of the theme itself, harmless and not ours to fix: sphinx-thebe 0.3.1
+# writes its config script twice (thebe is not used: no thebe launch button); the pydata
+# theme reports a fresh profile's empty colour mode; browsers ask for a favicon the book lacks
+KNOWN_CONSOLE_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",
+                        "Got invalid theme mode", "/favicon.ico")
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+    reason="Chromium is not installed: as root, apt-get update && apt-get install -y chromium "
+           "chromium-driver (`make test` does this when it runs as root)")
+
+
+def toc_documents() -> list[str]:
+    """Every page of the book in _toc.yml order, e.g. ['intro', 'chapters/00_preface', ...]."""
+    toc = yaml.safe_load((BOOK_ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+
+
+def expected_colab_url(document: str) -> str:
+    config = yaml.safe_load((BOOK_ROOT / "_config.yml").read_text())
+    repository = urlparse(config["repository"]["url"]).path.strip("/")
+    path_to_book = (config["repository"].get("path_to_book") or "").strip("/")
+    notebook = f"{path_to_book}/{document}.ipynb".lstrip("/")
+    colab = config["launch_buttons"]["colab_url"].rstrip("/")
+    return f"{colab}/github/{repository}/blob/{config['repository']['branch']}/{notebook}"
+
+
+def build_is_current() -> bool:
+    index = HTML / "index.html"
+    if not index.exists():
+        return False
+    built = index.stat().st_mtime
+    sources = (path for pattern in SOURCES for path in BOOK_ROOT.glob(pattern) if path.is_file())
+    return all(path.stat().st_mtime <= built for path in sources)
+
+
+def build_book() -> None:
+    """Build the book as `make book` does; fail with the end of the log if the build fails."""
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    env = dict(os.environ, DCGAN_QUICK=os.environ.get("DCGAN_QUICK", "1"), MPLBACKEND="Agg")
+    result = subprocess.run([str(jupyter_book), "build", str(BOOK_ROOT), "--warningiserror", "--keep-going"],
+                            capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        pytest.fail(f"jupyter-book build failed:\n{(result.stdout + result.stderr)[-5000:]}")
+
+
+class RecordingHandler(http.server.SimpleHTTPRequestHandler):
+    """Serve the built book; remember every request that failed."""
+    failures: list[str]
+
+    def log_request(self, code="-", size="-"):
+        if str(code).isdigit() and int(code) >= 400:
+            self.failures.append(f"{code} {self.path}")
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    """Serve _build/html on a free loopback port; yield (base URL, list of failed requests)."""
+    if not build_is_current():
+        build_book()
+    failures: list[str] = []
+    handler = functools.partial(type("Handler", (RecordingHandler,), {"failures": failures}),
+                                directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/", failures
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium, closed network, fresh profile, driven by selenium's chromedriver."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_AVOID_STATS", "true")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1280,1000",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(MATHJAX_WAIT_S + 10)
+    yield driver
+    driver.quit()
+
+
+WAIT_FOR_MATHJAX = """
+const limit = arguments[0] * 1000, done = arguments[arguments.length - 1], start = Date.now();
+(function wait() {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    MathJax.startup.promise.then(() => done("typeset"), error => done("MathJax error: " + error));
+  } else if (Date.now() - start > limit) {
+    done("MathJax did not load");
+  } else {
+    setTimeout(wait, 100);
+  }
+})();
+"""
+
+WAIT_FOR_IMAGES = """
+const done = arguments[arguments.length - 1], start = Date.now();
+for (const image of document.images) image.loading = "eager";
+(function wait() {
+  const pending = Array.from(document.images).filter(image => !image.complete);
+  if (pending.length === 0 || Date.now() - start > 20000) done(pending.length); else setTimeout(wait, 100);
+})();
+"""
+
+PAGE_FACTS = """
+const prose = document.body.cloneNode(true);
+prose.querySelectorAll("pre, code, script, style, .highlight, textarea").forEach(node => node.remove());
+return {
+  title: document.title,
+  mathElements: document.querySelectorAll(".math").length,
+  typeset: document.querySelectorAll("mjx-container").length,
+  mathErrors: Array.from(document.querySelectorAll("mjx-merror")).map(node => node.textContent),
+  rawMath: (prose.innerText.match(/\\$\\$|\\\\\\(|\\\\\\[/g) || []).length,
+  images: Array.from(document.images).map(image => ({src: image.currentSrc || image.src,
+                                                    ok: image.complete && image.naturalWidth > 0})),
+  links: Array.from(document.querySelectorAll("a[href]")).map(link => link.href),
+  colabBadges: Array.from(document.querySelectorAll("a")).filter(
+      link => link.querySelector("img[alt='Open in Colab']")).map(link => link.href),
+  colabLinks: Array.from(document.querySelectorAll("a[href*='colab.research.google.com']"))
+      .map(link => link.href),
+  resources: performance.getEntriesByType("resource").map(entry => entry.name),
+};
+"""
+
+
+def visit(driver, url: str, screenshot: Path) -> dict:
+    """Open one page, wait for MathJax and the images, take a screenshot, return its facts."""
+    driver.get_log("browser")  # drop messages from the previous page
+    driver.get(url)
+    mathjax = "no math"
+    if driver.execute_script("return document.querySelectorAll('.math').length") > 0:
+        mathjax = driver.execute_async_script(WAIT_FOR_MATHJAX, MATHJAX_WAIT_S)
+    pending_images = driver.execute_async_script(WAIT_FOR_IMAGES)
+    facts = driver.execute_script(PAGE_FACTS)
+    facts.update(mathjax=mathjax, pending_images=pending_images,
+                 console_errors=[entry["message"] for entry in driver.get_log("browser")
+                                 if entry["level"] == "SEVERE"])
+    driver.save_screenshot(str(screenshot))
+    return facts
+
+
+@pytest.fixture(scope="module")
+def pages(server, browser) -> dict[str, dict]:
+    """Visit every page in _toc.yml once; return {document: facts}, and how long it took."""
+    base, failures = server
+    if SCREENSHOTS.exists():
+        shutil.rmtree(SCREENSHOTS)
+    SCREENSHOTS.mkdir(parents=True)
+    started, facts = time.perf_counter(), {}
+    for document in toc_documents():
+        facts[document] = visit(browser, base + document + ".html",
+                                SCREENSHOTS / (document.replace("/", "_") + ".png"))
+        facts[document]["failed_requests"] = list(failures)
+        failures.clear()
+    facts["__seconds__"] = time.perf_counter() - started
+    return facts
+
+
+def each_page(pages) -> list[tuple[str, dict]]:
+    return [(document, facts) for document, facts in pages.items() if document != "__seconds__"]
+
+
+def test_every_page_loads_with_no_failed_request_or_script_error(pages):
+    for document, facts in each_page(pages):
+        assert (HTML / f"{document}.html").exists(), f"{document}.html was not built"
+        failed = [request for request in facts["failed_requests"] if not request.endswith(" /favicon.ico")]
+        assert failed == [], f"{document}: failed requests {failed}"
+        errors = [message for message in facts["console_errors"]
+                  if not any(known in message for known in KNOWN_CONSOLE_ERRORS)]
+        assert errors == [], f"{document}: JavaScript errors {errors}"
+        assert "404" not in facts["title"], f"{document}: {facts['title']}"
+
+
+def test_pages_request_nothing_outside_the_book(pages):
+    for document, facts in each_page(pages):
+        external = [url for url in facts["resources"] if not url.startswith("http://127.0.0.1:")]
+        assert external == [], f"{document} loads {external}: these fail offline; serve them from _static/"
+
+
+def test_mathjax_typeset_all_math(pages):
+    pages_with_math = 0
+    for document, facts in each_page(pages):
+        assert facts["rawMath"] == 0, f"{document}: raw $$, \\( or \\[ left in the text"
+        assert facts["mathErrors"] == [], f"{document}: TeX errors {facts['mathErrors']}"
+        if facts["mathElements"]:
+            pages_with_math += 1
+            assert facts["mathjax"] == "typeset", f"{document}: {facts['mathjax']}"
+            assert facts["typeset"] >= facts["mathElements"], \
+                f"{document}: {facts['typeset']} of {facts['mathElements']} formulas typeset"
+    assert pages_with_math > 0, "no page has math: is dollarmath enabled in _config.yml?"
+
+
+def test_every_image_loaded(pages):
+    for document, facts in each_page(pages):
+        broken = [image["src"] for image in facts["images"] if not image["ok"]]
+        assert facts["pending_images"] == 0 and broken == [], f"{document}: images not loaded {broken}"
+
+
+def anchors_of(html_file: Path) -> set[str]:
+    return set(re.findall(r'\bid="([^"]+)"', html_file.read_text(encoding="utf-8")))
+
+
+def test_no_broken_internal_links(pages, server):
+    base, _ = server
+    broken = []
+    for document, facts in each_page(pages):
+        for link in set(facts["links"]):
+            if not link.startswith(base):
+                continue
+            url, fragment = urldefrag(link)
+            target = HTML / unquote(url[len(base):])
+            if target.is_dir() or url.endswith("/"):
+                target = target / "index.html"
+            if not target.is_file():
+                broken.append(f"{document} -> {link} (no such file)")
+            elif fragment and target.suffix == ".html" and unquote(fragment) not in anchors_of(target):
+                broken.append(f"{document} -> {link} (no such anchor)")
+    assert broken == [], "broken internal links:\n" + "\n".join(sorted(broken))
+
+
+def test_colab_badge_opens_the_chapters_notebook(pages):
+    notebooks = [document for document, _ in each_page(pages) if (BOOK_ROOT / f"{document}.ipynb").exists()]
+    assert notebooks, "no chapter notebooks in _toc.yml"
+    for document in notebooks:
+        facts, expected = pages[document], expected_colab_url(document)
+        assert facts["colabBadges"] == [expected], \
+            f"{document}: the Colab badge links to {facts['colabBadges']}, expected [{expected}]"
+        assert set(facts["colabLinks"]) == {expected}, f"{document}: Colab links {facts['colabLinks']}"
+
+
+def test_screenshots_of_every_page_are_written(pages):
+    for document, _ in each_page(pages):
+        screenshot = SCREENSHOTS / (document.replace("/", "_") + ".png")
+        assert screenshot.stat().st_size > 5000, f"{screenshot} is missing or blank"
+    print(f"\nbrowser checks of {len(pages) - 1} pages took {pages['__seconds__']:.0f} s; "
+          f"screenshots in {SCREENSHOTS}")
