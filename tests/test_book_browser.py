@@ -62,10 +62,12 @@ def expected_colab_url(document: str) -> str:
 
 
 def build_is_current() -> bool:
-    index = HTML / "index.html"
-    if not index.exists():
+    """True if some page was written after the last change to any source (an incremental
+    build rewrites only the pages that changed)."""
+    pages = list(HTML.rglob("*.html"))
+    if not (HTML / "index.html").exists() or not pages:
         return False
-    built = index.stat().st_mtime
+    built = max(page.stat().st_mtime for page in pages)
     sources = (path for pattern in SOURCES for path in BOOK_ROOT.glob(pattern) if path.is_file())
     return all(path.stat().st_mtime <= built for path in sources)
 
