@@ -231,19 +231,18 @@ def discriminator_features(discriminator: nn.Module, images: torch.Tensor, grid:
     return torch.cat(chunks)
 
 
-def few_label_split(labels: torch.Tensor, per_class: int, test_size: int,
-                    seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (train_index, test_index): per_class labelled examples of each class and a disjoint
-    stratified test set of test_size examples. Deterministic in seed."""
+def few_label_split(labels: torch.Tensor, per_class: int, test_size: int, seed: int = 0,
+                    test_seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return sorted (train_index, test_index): a stratified test set of test_size examples, fixed by
+    test_seed, and per_class labelled training examples of each class drawn (by seed) from the rest."""
     from sklearn.model_selection import train_test_split
 
     labels = np.asarray(labels)
-    classes = np.unique(labels)
     rest, test = train_test_split(np.arange(len(labels)), test_size=test_size,
-                                  stratify=labels, random_state=seed)
+                                  stratify=labels, random_state=test_seed)
     rng = np.random.default_rng(seed)
     train = []
-    for label in classes:
+    for label in np.unique(labels):
         pool = rest[labels[rest] == label]
         if len(pool) < per_class:
             raise ValueError(f"class {label} has only {len(pool)} examples outside the test set, "

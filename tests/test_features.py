@@ -167,6 +167,8 @@ def test_few_label_split_is_stratified_disjoint_and_deterministic():
     assert torch.bincount(labels[test]).tolist() == [5, 5, 5, 5]
     again = few_label_split(labels, per_class=3, test_size=20, seed=1)
     assert torch.equal(train, again[0]) and torch.equal(test, again[1])
+    other_draw = few_label_split(labels, per_class=3, test_size=20, seed=2)
+    assert torch.equal(other_draw[1], test) and not torch.equal(other_draw[0], train)
     with pytest.raises(ValueError, match="per_class"):
         few_label_split(labels, per_class=50, test_size=20)
 
