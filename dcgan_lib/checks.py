@@ -271,15 +271,40 @@ def _logits(values, requires_grad: bool = True) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float32, requires_grad=requires_grad)
 
 
-def _check_finite_at_extremes(fn: Callable, n_args: int, check: str, report: CheckReport) -> None:
-    extreme = [_logits([100.0, -100.0, 30.0, -30.0]) for _ in range(n_args)]
+def _check_extremes(fn: Callable, reference: Callable, n_args: int, check: str, report: CheckReport) -> None:
+    """Confident logits (+-30, +-200): the loss and its gradient must be finite and right.
+
+    log(sigmoid(a)) underflows to -inf (nan gradients); BCELoss after a Sigmoid clamps the
+    log at -100, so the loss stops growing and its gradient vanishes.
+    """
+    extreme = [_logits([200.0, -200.0, 30.0, -30.0]) for _ in range(n_args)]
     loss = _call_loss(fn, tuple(extreme), check)
     loss.backward()
-    grads_finite = all(t.grad is not None and torch.isfinite(t.grad).all() for t in extreme)
-    if not torch.isfinite(loss) or not grads_finite:
-        _fail(check, "the loss or its gradient is inf/nan for confident logits (+-30, +-100)",
-              "sigmoid then log underflows; use F.binary_cross_entropy_with_logits on the logits")
-    report.passed.append("finite loss and gradient for confident logits (+-100)")
+    grads = [t.grad if t.grad is not None else torch.zeros(4) for t in extreme]
+    if not torch.isfinite(loss) or not all(torch.isfinite(grad).all() for grad in grads):
+        _fail(check, "the loss or its gradient is inf/nan for confident logits (+-30, +-200)",
+              "log(sigmoid(a)) underflows; use F.binary_cross_entropy_with_logits on the logits")
+    expected = [_logits([200.0, -200.0, 30.0, -30.0]) for _ in range(n_args)]
+    expected_loss = reference(*expected)
+    expected_loss.backward()
+    if not torch.isclose(loss, expected_loss, rtol=1e-3) or not all(
+            torch.allclose(grad, target.grad, atol=1e-4) for grad, target in zip(grads, expected)):
+        _fail(check, f"for confident logits (+-200) the loss is {loss.item():.1f}, expected "
+                     f"{expected_loss.item():.1f}, or its gradient vanishes",
+              "Sigmoid followed by BCELoss clamps the log and loses the gradient: apply "
+              "F.binary_cross_entropy_with_logits to the logits")
+    report.passed.append("right, finite loss and gradient for confident logits (+-200)")
+
+
+def _reference_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """-log D(x) - log(1 - D(G(z))), each term averaged over the batch (dcgan_lib.train)."""
+    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+
+
+def _reference_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The non-saturating -log D(G(z)), averaged over the batch."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 
 def check_d_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> CheckReport:
@@ -291,20 +316,21 @@ def check_d_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Ch
     check, report = "check_d_loss", CheckReport("check_d_loss")
     real, fake = _logits([2.0, -1.0, 0.5, 3.0]), _logits([-2.0, 1.0, 0.0, -0.5])
     loss = _call_loss(fn, (real, fake), check)
-    reference = (F.binary_cross_entropy_with_logits(real, torch.ones(4))
-                 + F.binary_cross_entropy_with_logits(fake, torch.zeros(4)))
+    reference = _reference_d_loss(real, fake)
     swapped = (F.binary_cross_entropy_with_logits(real, torch.zeros(4))
                + F.binary_cross_entropy_with_logits(fake, torch.ones(4)))
     if torch.isclose(loss, swapped, rtol=1e-4) or torch.isclose(loss, swapped / 2, rtol=1e-4):
         _fail(check, "the labels are swapped: D is rewarded for calling real images fake",
               "real images get target 1 (torch.ones_like(real_logits)), fakes get target 0")
-    if torch.isclose(loss, reference / 2, rtol=1e-4):
-        report.notes.append("your loss is half the course's (a mean of the two terms): it trains "
-                            "the same with a doubled learning rate")
+    scale = 0.5 if torch.isclose(loss, reference / 2, rtol=1e-4) else 1.0
+    if scale == 0.5:
+        report.notes.append("your loss is half the course's (a mean of the two terms): with Adam "
+                            "the updates are the same, Adam does not depend on the loss's scale")
     elif not torch.isclose(loss, reference, rtol=1e-4):
         _fail(check, f"got {loss.item():.4f}, expected {reference.item():.4f} "
                      "= BCE(real_logits, 1) + BCE(fake_logits, 0)",
-              "-log D(x) - log(1 - D(G(z))), averaged over the batch: "
+              "the inputs are logits (D's raw outputs, not probabilities); compute -log D(x) - "
+              "log(1 - D(G(z))) averaged over the batch: "
               "F.binary_cross_entropy_with_logits(real_logits, ones) + ... (fake_logits, zeros)")
     report.passed.append(f"value matches -log D(x) - log(1 - D(G(z))) ({reference.item():.4f})")
     loss.backward()
@@ -312,7 +338,8 @@ def check_d_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Ch
         _fail(check, "the gradient does not push real logits up and fake logits down",
               "do not detach the logits inside the loss, and keep the signs of both terms")
     report.passed.append("gradient pushes real logits up and fake logits down")
-    _check_finite_at_extremes(fn, 2, check, report)
+    _check_extremes(fn, lambda real_logits, fake_logits: scale * _reference_d_loss(real_logits, fake_logits),
+                    2, check, report)
     return report
 
 
@@ -325,7 +352,7 @@ def check_g_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> CheckReport:
     check, report = "check_g_loss", CheckReport("check_g_loss")
     fake = _logits([-2.0, 1.0, 0.0, -0.5])
     loss = _call_loss(fn, (fake,), check)
-    reference = F.binary_cross_entropy_with_logits(fake, torch.ones(4))
+    reference = _reference_g_loss(fake)
     saturating = -F.binary_cross_entropy_with_logits(fake, torch.zeros(4))
     if torch.isclose(loss, saturating, rtol=1e-4):
         _fail(check, "this is the saturating minimax loss log(1 - D(G(z)))",
@@ -333,7 +360,8 @@ def check_g_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> CheckReport:
               "F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))")
     if not torch.isclose(loss, reference, rtol=1e-4):
         _fail(check, f"got {loss.item():.4f}, expected -log D(G(z)) = {reference.item():.4f}",
-              "BCE of the fake logits against target 1 (G wants D to call its images real)")
+              "the input is logits (D's raw outputs, not probabilities): BCE-with-logits of the "
+              "fake logits against target 1 (G wants D to call its images real)")
     report.passed.append(f"value matches the non-saturating -log D(G(z)) ({reference.item():.4f})")
     rejected = _logits([-10.0, -10.0, -10.0, -10.0])
     _call_loss(fn, (rejected,), check).backward()
@@ -341,7 +369,7 @@ def check_g_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> CheckReport:
         _fail(check, "the gradient vanishes when D confidently rejects the fakes (logit -10)",
               "use the non-saturating loss -log D(G(z)): its gradient is largest exactly then")
     report.passed.append("strong gradient when D confidently rejects the fakes (no saturation)")
-    _check_finite_at_extremes(fn, 1, check, report)
+    _check_extremes(fn, _reference_g_loss, 1, check, report)
     return report
 
 

@@ -231,3 +231,19 @@ def test_check_failed_is_an_assertion_error_with_the_hint_in_the_message():
     failure = CheckFailed("check_x", "the problem", "the fix")
     assert isinstance(failure, AssertionError)
     assert str(failure) == "check_x: the problem\nHint: the fix"
+
+
+def test_d_loss_from_sigmoid_and_bce_loss_fails_as_clamped():
+    def sigmoid_then_bce(real_logits, fake_logits):
+        return (F.binary_cross_entropy(torch.sigmoid(real_logits), torch.ones_like(real_logits))
+                + F.binary_cross_entropy(torch.sigmoid(fake_logits), torch.zeros_like(fake_logits)))
+    with pytest.raises(CheckFailed, match=r"\+-200") as failure:
+        check_d_loss(sigmoid_then_bce)
+    assert "BCELoss" in failure.value.hint
+
+
+def test_g_loss_from_sigmoid_and_bce_loss_fails_as_clamped():
+    def sigmoid_then_bce(fake_logits):
+        return F.binary_cross_entropy(torch.sigmoid(fake_logits), torch.ones_like(fake_logits))
+    with pytest.raises(CheckFailed, match="gradient vanishes"):
+        check_g_loss(sigmoid_then_bce)
