@@ -53,6 +53,13 @@ def train_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: int, se
     return model.eval()
 
 
+@torch.no_grad()
+def set_feature_scale(model: MnistClassifier, images: torch.Tensor) -> None:
+    """Scale features so that the training digits' mean squared feature value is 1."""
+    model.feature_scale.fill_(1.0)
+    model.feature_scale.fill_(model.features(images).pow(2).mean().sqrt().item())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=20)
@@ -63,12 +70,15 @@ def main() -> None:
     data = load_dataset("mnist5k", image_size=CLASSIFIER_IMAGE_SIZE)
     train_index, test_index = stratified_split(data.labels, test_per_class=100, seed=args.seed)
     model = train_classifier(data.images[train_index], data.labels[train_index], args.epochs, args.seed)
+    set_feature_scale(model, data.images[train_index])
     train_accuracy = accuracy(model, data.images[train_index], data.labels[train_index])
     test_accuracy = accuracy(model, data.images[test_index], data.labels[test_index])
     torch.save({"model": model.state_dict(), "test_accuracy": test_accuracy, "epochs": args.epochs,
-                "seed": args.seed, "test_per_class": 100}, args.out)
+                "seed": args.seed, "test_per_class": 100,
+                "feature_scale": model.feature_scale.item()}, args.out)
     print(f"trained on {len(train_index)} digits for {args.epochs} epochs: train accuracy "
-          f"{train_accuracy:.4f}, test accuracy {test_accuracy:.4f} on {len(test_index)} held-out digits; "
+          f"{train_accuracy:.4f}, test accuracy {test_accuracy:.4f} on {len(test_index)} held-out digits, "
+          f"feature scale {model.feature_scale.item():.3f}; "
           f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")
 
 

@@ -37,14 +37,17 @@ class MnistClassifier(nn.Module):
         self.body = nn.Sequential(_conv_block(1, 16), _conv_block(16, 32), _conv_block(32, 64), nn.Flatten())
         self.embed = nn.Sequential(nn.Linear(64 * 4 * 4, FEATURE_DIM), nn.ReLU(inplace=True))
         self.head = nn.Linear(FEATURE_DIM, NUM_CLASSES)
+        # set after training so that real digits have mean squared feature 1: KID's kernel
+        # (f.g / 64 + 1)^3 then works on numbers of order 1, as it does with Inception features
+        self.register_buffer("feature_scale", torch.tensor(1.0))
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        """Return the penultimate activations, shape (N, 64): the space FID and KID compare."""
-        return self.embed(self.body(images))
+        """Return the penultimate activations divided by feature_scale, shape (N, 64): what FID and KID compare."""
+        return self.embed(self.body(images)) / self.feature_scale
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Return class logits, shape (N, 10)."""
-        return self.head(self.features(images))
+        return self.head(self.embed(self.body(images)))
 
 
 class FeatureExtractor(nn.Module):
