@@ -3,7 +3,7 @@
 Every page listed in _toc.yml loads with no failed request, no external request (the book
 reads offline) and no JavaScript error; MathJax has typeset all the math; every image
 loaded; every internal link and anchor resolves; each chapter's Colab badge opens that
-chapter's notebook. A screenshot of the top of each page goes to _build/screenshots/.
+chapter's notebook; exercise solutions are folded away. A screenshot of the top of each page goes to _build/screenshots/.
 
 The book is built first (jupyter-book, executing the chapters in quick mode through the
 jupyter-cache) unless _build/html is newer than every source, as after `make book`.
@@ -32,7 +32,7 @@ BOOK_ROOT = Path(os.environ.get("DCGAN_BOOK_ROOT", ROOT)).resolve()
 HTML = BOOK_ROOT / "_build" / "html"
 SCREENSHOTS = BOOK_ROOT / "_build" / "screenshots"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-SOURCES = ("_config.yml", "_toc.yml", "references.bib", "*.md", "chapters/**/*", "tools/offline_mathjax.py")
+SOURCES = ("_config.yml", "_toc.yml", "references.bib", "*.md", "chapters/**/*", "tools/*.py")
 MATHJAX_WAIT_S = 60
 # console messages of the theme itself, harmless and not ours to fix: sphinx-thebe 0.3.1
 # writes its config script twice (thebe is not used: no thebe launch button); the pydata
@@ -171,6 +171,9 @@ return {
   colabLinks: Array.from(document.querySelectorAll("a[href*='colab.research.google.com']"))
       .map(link => link.href),
   resources: performance.getEntriesByType("resource").map(entry => entry.name),
+  solutionsShown: Array.from(document.querySelectorAll(".tag_solution")).map(
+      cell => (cell.querySelector(".cell_input") || cell.querySelector(".cell_output")
+               || cell.querySelector("p, pre") || cell).checkVisibility()),
 };
 """
 
@@ -278,6 +281,14 @@ def test_colab_badge_opens_the_chapters_notebook(pages):
         assert facts["colabBadges"] == [expected], \
             f"{document}: the Colab badge links to {facts['colabBadges']}, expected [{expected}]"
         assert set(facts["colabLinks"]) == {expected}, f"{document}: Colab links {facts['colabLinks']}"
+
+
+def test_exercise_solutions_are_folded_away(pages):
+    for document, facts in each_page(pages):
+        if (BOOK_ROOT / f"{document}.ipynb").exists():
+            shown = facts["solutionsShown"]
+            assert shown, f"{document}: no solution cell (tag them ['hide-cell', 'solution'])"
+            assert not any(shown), f"{document}: {sum(shown)} of {len(shown)} solutions visible on load"
 
 
 def test_screenshots_of_every_page_are_written(pages):
