@@ -3,7 +3,8 @@
 Every page listed in _toc.yml loads with no failed request, no external request (the book
 reads offline) and no JavaScript error; MathJax has typeset all the math; every image
 loaded; every internal link and anchor resolves; each chapter's Colab badge opens that
-chapter's notebook; exercise solutions are folded away. A screenshot of the top of each page goes to _build/screenshots/.
+chapter's notebook; exercise solutions are folded away. A screenshot of the top of each
+page goes to _build/screenshots/ for a person to look at.
 
 The book is built first (jupyter-book, executing the chapters in quick mode through the
 jupyter-cache) unless _build/html is newer than every source, as after `make book`.
