@@ -1,0 +1,307 @@
+"""Low-dimensional GANs for the theory chapter: samplers, tiny MLPs, a training loop, exact formulas.
+
+Everything here works on points, not images: data of shape (N, data_dim) with data_dim 1
+or 2, so that densities can be drawn and integrated on a grid and a whole GAN trains in
+seconds on a CPU. The loop is the same recipe as train.py (one D step, then one G step
+with the non-saturating loss, Adam with beta1 = 0.5), without images or checkpoints.
+
+The numeric helpers take densities evaluated on a regular grid (1-D arrays, spacing dx)
+and integrate with the rectangle rule; they return plain floats in nats.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Sampler = Callable[[int, torch.Generator], torch.Tensor]
+TOY_HISTORY_KEYS = ("loss_D", "loss_G", "D_x", "D_G_z")
+
+
+# --------------------------------------------------------------------------- data
+
+def gaussian_1d(n: int, mean: float = 0.0, std: float = 1.0,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """Return n samples of N(mean, std^2), shape (n, 1)."""
+    if std <= 0:
+        raise ValueError(f"std must be positive, got {std}")
+    return mean + std * torch.randn(n, 1, generator=generator)
+
+
+def ring_centres(modes: int = 8, radius: float = 2.0) -> torch.Tensor:
+    """Return the centres of `modes` Gaussians evenly spaced on a circle, shape (modes, 2)."""
+    if modes < 1:
+        raise ValueError(f"modes must be at least 1, got {modes}")
+    angles = torch.arange(modes, dtype=torch.float32) * (2 * math.pi / modes)
+    return radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
+
+
+def ring_of_gaussians(n: int, modes: int = 8, radius: float = 2.0, std: float = 0.02,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+    """Return n samples of an equal mixture of `modes` Gaussians on a circle, shape (n, 2)."""
+    if std <= 0:
+        raise ValueError(f"std must be positive, got {std}")
+    centres = ring_centres(modes, radius)
+    which = torch.randint(modes, (n,), generator=generator)
+    return centres[which] + std * torch.randn(n, 2, generator=generator)
+
+
+# --------------------------------------------------------------------------- models
+
+def _mlp(in_dim: int, out_dim: int, hidden: int, depth: int, activation: Callable[[], nn.Module]):
+    layers, width = [], in_dim
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), activation()]
+        width = hidden
+    layers.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*layers)
+
+
+class ToyGenerator(nn.Module):
+    """An MLP G: z of shape (N, nz) -> points of shape (N, data_dim). ReLU hidden layers."""
+
+    def __init__(self, nz: int = 2, data_dim: int = 2, hidden: int = 64, depth: int = 2):
+        super().__init__()
+        self.nz, self.data_dim = nz, data_dim
+        self.net = _mlp(nz, data_dim, hidden, depth, nn.ReLU)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Return points, shape (N, data_dim); the output is linear (no tanh): toy data is unbounded."""
+        return self.net(z)
+
+
+class ToyDiscriminator(nn.Module):
+    """An MLP D: points of shape (N, data_dim) -> logits of shape (N,). LeakyReLU(0.2) hidden layers."""
+
+    def __init__(self, data_dim: int = 2, hidden: int = 64, depth: int = 2):
+        super().__init__()
+        self.data_dim = data_dim
+        self.net = _mlp(data_dim, 1, hidden, depth, lambda: nn.LeakyReLU(0.2))
+
+    def forward(self, points: torch.Tensor) -> torch.Tensor:
+        """Return logits, shape (N,); sigmoid(logit) is D's probability that a point is real."""
+        if points.dim() != 2 or points.shape[1] != self.data_dim:
+            raise ValueError(f"ToyDiscriminator expects points of shape (N, {self.data_dim}), "
+                             f"got {tuple(points.shape)}; reshape 1-D data with x.reshape(-1, 1)")
+        return self.net(points).squeeze(1)
+
+
+# --------------------------------------------------------------------------- training
+
+@dataclass
+class ToyGANResult:
+    """What train_toy_gan returns.
+
+    history: per-step loss_D, loss_G, D_x (mean D on real points), D_G_z (mean D on fakes).
+    snapshots: (step, fake points of shape (n_snapshot, data_dim)) from one fixed z, taken
+    before training (step 0) and every snapshot_every steps.
+    """
+    generator: ToyGenerator
+    discriminator: ToyDiscriminator
+    history: dict[str, list[float]] = field(default_factory=dict)
+    snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 1) -> torch.Tensor:
+        """Return n fresh fake points, shape (n, data_dim)."""
+        z = torch.randn(n, self.generator.nz, generator=torch.Generator().manual_seed(seed))
+        return self.generator(z)
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Return -V(D, G) estimated on a batch: BCE with 'real' = 1 and 'fake' = 0."""
+    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+
+
+def generator_loss(fake_logits: torch.Tensor, saturating: bool = False) -> torch.Tensor:
+    """Return G's loss: -log D(G(z)) (non-saturating, default) or log(1 - D(G(z))) (minimax)."""
+    if saturating:
+        return -F.softplus(fake_logits).mean()   # log(1 - sigmoid(a)) = -softplus(a)
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, saturating):
+    z = torch.randn(batch_size, nz, generator=rng)
+    fake = G(z)
+    # detach: the D step must not update G
+    real_logits, fake_logits = D(real), D(fake.detach())
+    loss_D = discriminator_loss(real_logits, fake_logits)
+    opt_D.zero_grad(set_to_none=True)
+    loss_D.backward()
+    opt_D.step()
+    fake_logits_G = D(fake)
+    loss_G = generator_loss(fake_logits_G, saturating)
+    opt_G.zero_grad(set_to_none=True)
+    loss_G.backward()
+    opt_G.step()
+    return {"loss_D": loss_D.item(), "loss_G": loss_G.item(),
+            "D_x": torch.sigmoid(real_logits).mean().item(),
+            "D_G_z": torch.sigmoid(fake_logits).mean().item()}
+
+
+def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64, depth: int = 2,
+                  steps: int = 2000, batch_size: int = 256, lr: float = 1e-3,
+                  betas: tuple[float, float] = (0.5, 0.999), snapshot_every: int = 100,
+                  n_snapshot: int = 1000, saturating: bool = False, lr_d: float | None = None,
+                  seed: int = 0) -> ToyGANResult:
+    """Train a toy GAN on points drawn by `sampler(n, generator)` (shape (n, data_dim)).
+
+    One step: one Adam step on D (BCE on a real and a fake batch), then one on G with the
+    non-saturating loss (or the minimax one if saturating=True). D learns with lr_d
+    (default: lr, as in the paper). Deterministic given seed.
+    """
+    if steps < 0 or batch_size < 1 or snapshot_every < 1:
+        raise ValueError(f"need steps >= 0, batch_size >= 1, snapshot_every >= 1; got "
+                         f"steps={steps}, batch_size={batch_size}, snapshot_every={snapshot_every}")
+    torch.manual_seed(seed)
+    G, D = ToyGenerator(nz, data_dim, hidden, depth), ToyDiscriminator(data_dim, hidden, depth)
+    opt_G = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
+    opt_D = torch.optim.Adam(D.parameters(), lr=lr if lr_d is None else lr_d, betas=betas)
+    rng = torch.Generator().manual_seed(seed + 1)
+    fixed_z = torch.randn(n_snapshot, nz, generator=torch.Generator().manual_seed(seed + 2))
+    result = ToyGANResult(G, D, {key: [] for key in TOY_HISTORY_KEYS})
+    for step in range(steps + 1):
+        if step % snapshot_every == 0 or step == steps:
+            with torch.no_grad():
+                result.snapshots.append((step, G(fixed_z)))
+        if step == steps:
+            break
+        real = sampler(batch_size, rng)
+        if real.shape != (batch_size, data_dim):
+            raise ValueError(f"sampler must return shape ({batch_size}, {data_dim}), got "
+                             f"{tuple(real.shape)}")
+        for key, value in _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, saturating).items():
+            result.history[key].append(value)
+    return result
+
+
+def fit_discriminator(real_sampler: Sampler, fake_sampler: Sampler, data_dim: int = 1,
+                      hidden: int = 64, depth: int = 2, steps: int = 1000, batch_size: int = 512,
+                      lr: float = 2e-3, seed: int = 0) -> ToyDiscriminator:
+    """Train only D, for a fixed G given as a sampler of fake points; return D.
+
+    With enough capacity and data, sigmoid(D(x)) approaches the optimal discriminator
+    p_data(x) / (p_data(x) + p_g(x)) wherever either density has mass.
+    """
+    torch.manual_seed(seed)
+    D = ToyDiscriminator(data_dim, hidden, depth)
+    opt = torch.optim.Adam(D.parameters(), lr=lr)
+    rng = torch.Generator().manual_seed(seed + 1)
+    for _ in range(steps):
+        loss = discriminator_loss(D(real_sampler(batch_size, rng)), D(fake_sampler(batch_size, rng)))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return D
+
+
+# --------------------------------------------------------------------------- exact formulas
+
+def gaussian_pdf(x: np.ndarray, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
+    """Return the density of N(mean, std^2) at x (any shape)."""
+    return np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
+
+
+def optimal_discriminator(p_data: np.ndarray, p_g: np.ndarray) -> np.ndarray:
+    """Return D*(x) = p_data(x) / (p_data(x) + p_g(x)) (Goodfellow et al. 2014, Prop. 1); 0.5 where both are 0."""
+    p_data, p_g = np.asarray(p_data, dtype=float), np.asarray(p_g, dtype=float)
+    if (p_data < 0).any() or (p_g < 0).any():
+        raise ValueError("densities must be non-negative")
+    total = p_data + p_g
+    return np.divide(p_data, total, out=np.full_like(total, 0.5), where=total > 0)
+
+
+def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x * log(y) with the convention 0 * log(anything) = 0."""
+    return np.where(x > 0, x * np.log(np.where(x > 0, y, 1.0)), 0.0)
+
+
+def kl_divergence(p: np.ndarray, q: np.ndarray, dx: float) -> float:
+    """Return KL(p || q) = integral p log(p / q) dx for densities on a grid with spacing dx, in nats."""
+    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    return float(np.sum(_xlogy(p, p) - _xlogy(p, q)) * dx)
+
+
+def jsd(p: np.ndarray, q: np.ndarray, dx: float) -> float:
+    """Return the Jensen-Shannon divergence KL(p||m)/2 + KL(q||m)/2, m = (p+q)/2, in nats (0 .. log 2)."""
+    mixture = 0.5 * (np.asarray(p, dtype=float) + np.asarray(q, dtype=float))
+    return 0.5 * kl_divergence(p, mixture, dx) + 0.5 * kl_divergence(q, mixture, dx)
+
+
+def value_function(p_data: np.ndarray, p_g: np.ndarray, d: np.ndarray, dx: float,
+                   one_minus_d: np.ndarray | None = None) -> float:
+    """Return V(D, G) = E_{p_data}[log D(x)] + E_{p_g}[log(1 - D(x))] on a grid, D given as values d.
+
+    one_minus_d: 1 - d computed without rounding, where d rounds to 1 in floating point.
+    """
+    d = np.asarray(d, dtype=float)
+    one_minus_d = 1.0 - d if one_minus_d is None else np.asarray(one_minus_d, dtype=float)
+    return float(np.sum(_xlogy(np.asarray(p_data, dtype=float), d)
+                        + _xlogy(np.asarray(p_g, dtype=float), one_minus_d)) * dx)
+
+
+def generator_criterion(p_data: np.ndarray, p_g: np.ndarray, dx: float) -> float:
+    """Return C(G) = max_D V(D, G) = V(D*, G); in theory it equals -log 4 + 2 JSD(p_data || p_g)."""
+    # 1 - D* = p_g / (p_data + p_g), computed directly: where p_g << p_data, 1 - D* would round to 0
+    return value_function(p_data, p_g, optimal_discriminator(p_data, p_g), dx,
+                          one_minus_d=optimal_discriminator(p_g, p_data))
+
+
+def generator_loss_curves(d_fake: torch.Tensor) -> dict[str, torch.Tensor]:
+    """For values of D(G(z)) in (0, 1), shape (K,), return both G losses and their gradients
+    with respect to D's logit a (D = sigmoid(a)), each shape (K,), computed with autograd.
+
+    Keys: saturating = log(1 - D), non_saturating = -log D, grad_saturating (= -D),
+    grad_non_saturating (= D - 1).
+    """
+    if (d_fake <= 0).any() or (d_fake >= 1).any():
+        raise ValueError("d_fake must lie strictly between 0 and 1")
+    logits = torch.logit(d_fake.double()).requires_grad_(True)
+    saturating = -F.softplus(logits)              # log(1 - sigmoid(a))
+    non_saturating = F.softplus(-logits)          # -log sigmoid(a)
+    grad_sat, = torch.autograd.grad(saturating.sum(), logits)
+    grad_non_sat, = torch.autograd.grad(non_saturating.sum(), logits)
+    return {"saturating": saturating.detach(), "non_saturating": non_saturating.detach(),
+            "grad_saturating": grad_sat, "grad_non_saturating": grad_non_sat}
+
+
+# --------------------------------------------------------------------------- metrics
+
+def nearest_centre(samples: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (index of the nearest centre, distance to it), each shape (N,), for samples (N, d)."""
+    distances = torch.cdist(samples.float(), centres.float())
+    distance, index = distances.min(dim=1)
+    return index, distance
+
+
+def mode_counts(samples: torch.Tensor, centres: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Return how many samples lie within `threshold` of each centre, shape (modes,)."""
+    index, distance = nearest_centre(samples, centres)
+    close = distance <= threshold
+    return torch.bincount(index[close], minlength=len(centres))
+
+
+def modes_covered(samples: torch.Tensor, centres: torch.Tensor, threshold: float = 0.1,
+                  min_fraction: float = 0.02) -> int:
+    """Return the number of modes that receive at least min_fraction of the samples within
+    `threshold` of their centre (e.g. 5 std of the mode). samples (N, d), centres (modes, d).
+
+    With min_fraction = 0.02 and 8 equal modes (12.5% each), a mode counts as covered when
+    it gets at least a sixth of its fair share.
+    """
+    if threshold <= 0 or not 0 <= min_fraction <= 1:
+        raise ValueError(f"need threshold > 0 and 0 <= min_fraction <= 1, got {threshold}, {min_fraction}")
+    counts = mode_counts(samples, centres, threshold)
+    return int((counts >= min_fraction * len(samples)).sum())
+
+
+def fraction_near_modes(samples: torch.Tensor, centres: torch.Tensor, threshold: float = 0.1) -> float:
+    """Return the fraction of samples within `threshold` of some centre ('high-quality' samples)."""
+    _, distance = nearest_centre(samples, centres)
+    return float((distance <= threshold).float().mean())
