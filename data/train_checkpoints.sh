@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Train and export the small pretrained checkpoints shipped in data/checkpoints/ (see data/README.md).
+# Run from the repository root:  bash data/train_checkpoints.sh
+# Both runs resume from OUT/checkpoint.pt if it exists (bit for bit), so an interrupted run can be
+# restarted with the same command. One thread per run is fastest on a small, busy CPU.
+set -euo pipefail
+export OMP_NUM_THREADS=1
+RUNS=${RUNS:-/tmp/pre}
+
+# mnist5k-32: 32x32 digits, 1 channel. The shipped file is the step-1500 checkpoint of this run
+# (see data/README.md); to reproduce it exactly, use --steps 1500.
+python -m dcgan_lib train --dataset mnist5k --image-size 32 --ngf 32 --ndf 32 --batch-size 64 \
+    --steps 1500 --seed 0 --sample-every 500 --checkpoint-every 500 --out "$RUNS/mnist5k-32" --quiet
+python -m dcgan_lib export "$RUNS/mnist5k-32/checkpoint.pt" data/checkpoints/mnist5k-32.pt --half
+
+# shapes-32: 32x32 synthetic-shapes (10,000 images, seed 0), RGB.
+python -m dcgan_lib train --dataset synthetic-shapes --image-size 32 --ngf 32 --ndf 32 --batch-size 64 \
+    --steps SHAPES_STEPS --seed 0 --sample-every 250 --checkpoint-every 250 --out "$RUNS/shapes-32" --quiet
+python -m dcgan_lib export "$RUNS/shapes-32/checkpoint.pt" data/checkpoints/shapes-32.pt --half
