@@ -25,6 +25,7 @@ import datetime
 import os
 import platform
 import statistics
+import sys
 import time
 from dataclasses import asdict, dataclass, replace
 
@@ -325,10 +326,11 @@ def add_rates(rows: list[BenchRow], flops_per_image: float, peak_flops: float | 
 
 def run_bench(sizes=(32, 64), batch_sizes=(128,), variants=VARIANTS, steps: int = 5, repeats: int = 3,
               warmup: int = 3, device: str = "auto", workers: int = 2,
-              peak_gflops: float | None = None, width: int = 64) -> dict:
+              peak_gflops: float | None = None, width: int = 64, report=None) -> dict:
     """Measure every variant at every (size, batch); return {"meta": {...}, "rows": [BenchRow as dict]}.
 
     Variants that need CUDA are listed with a note instead of a rate on other devices.
+    ``report``, if given, is called with each BenchRow as soon as it is measured.
     """
     from .train import pick_device
     torch_device = pick_device(device)
@@ -337,8 +339,12 @@ def run_bench(sizes=(32, 64), batch_sizes=(128,), variants=VARIANTS, steps: int 
     for size in sizes:
         dataset = load_dataset("mnist5k", image_size=size)
         for batch in batch_sizes:
-            group = [measure_variant(v, size, batch, torch_device, steps, repeats, warmup, workers,
-                                     dataset, width) for v in variants]
+            group = []
+            for variant in variants:
+                group.append(measure_variant(variant, size, batch, torch_device, steps, repeats, warmup,
+                                             workers, dataset, width))
+                if report:
+                    report(group[-1])
             flops[size] = count_step_flops(TrainConfig(image_size=size, ngf=width, ndf=width, batch_size=1))
             add_rates(group, flops[size], peak)
             rows += group
@@ -405,7 +411,8 @@ def bench_from_args(args) -> dict:
                      variants=args.variants, steps=default(args.steps, 3, 20),
                      repeats=default(args.repeats, 3, 5), warmup=default(args.warmup, 2, 10),
                      device=args.device, workers=args.baseline_workers,
-                     peak_gflops=args.peak_gflops, width=args.width)
+                     peak_gflops=args.peak_gflops, width=args.width,
+                     report=lambda row: print(f"measured {row}", file=sys.stderr, flush=True))
 
 
 def quality_check(variants=("resident", "channels_last"), seeds=(0, 1), steps: int = 200, size: int = 32,
