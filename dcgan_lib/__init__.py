@@ -3,7 +3,7 @@ from .checks import (CheckFailed, check_d_loss, check_discriminator, check_g_los
 from .data import SyntheticShapes, load_dataset, stack_dataset, to_uint8
 from .factors import (FactorClassifier, LEVEL_NAMES, describe, factor_accuracy, factor_probabilities, load_factor_classifier, parse_concept, predict_factors)  # noqa: E501
 from .features import (channel_correlations, discriminator_features, few_label_split, generate_with_dropped_channels, guided_backprop, kmeans_features, linear_svm_accuracy, mask_correlations, object_fraction, strongest_channels)  # noqa: E501
-from .latent import (arithmetic, arithmetic_trials, concept_vector, interpolate, interpolation_grid, interpolation_path, label_changes, largest_step_share, lerp, match_rate, pick_concept_z, random_like_norm, sample_and_label, slerp, step_changes)  # noqa: E501
+from .latent import (arithmetic, arithmetic_success, arithmetic_trials, concept_vector, interpolate, interpolation_grid, interpolation_path, label_changes, largest_step_share, lerp, match_rate, pick_concept_z, random_like_norm, sample_and_label, slerp, step_changes)  # noqa: E501
 from .metrics import (MnistClassifier, class_probabilities, classifier_score, extract_features, fid_kid, load_mnist_classifier, mnist_split, nearest_neighbours)  # noqa: E501
 from .models import Discriminator, Generator, count_parameters, init_weights
 from .notebook import setup

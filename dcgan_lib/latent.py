@@ -156,19 +156,31 @@ class ArithmeticTrials:
         return len(self.a)
 
 
+def _analogies(labels: Labels, first: str, second: str, levels: dict[str, int], k: int) -> list[tuple]:
+    """Every (f1, f2, g1, g2) whose three source concepts each have at least k labelled z's."""
+    enough = {(f, g) for f in range(levels[first]) for g in range(levels[second])
+              if concept_mask(labels, {first: f, second: g}).sum() >= k}
+    return [(f1, f2, g1, g2) for (f1, g1) in enough for (f2, g2) in enough
+            if f1 != f2 and g1 != g2 and (f2, g1) in enough]
+
+
 def arithmetic_trials(z: torch.Tensor, labels: Labels, first: str, second: str, levels: dict[str, int],
                       trials: int = 100, k: int = 3, seed: int = 0) -> ArithmeticTrials:
     """Random analogies over two factors: a = (f1, g1), b = (f2, g1), c = (f2, g2) -> (f1, g2).
 
     With first='shape', second='colour': red square - red circle + blue circle = blue square.
-    f1 != f2 and g1 != g2 are drawn at random; `levels` gives each factor's number of levels.
+    Each trial draws f1 != f2 and g1 != g2 among the analogies whose three source concepts
+    have at least k z's; `levels` gives each factor's number of levels.
     """
+    analogies = _analogies(labels, first, second, levels, k)
+    if not analogies:
+        raise ValueError(f"no analogy over {first} and {second} has {k} z's for each of its three "
+                         f"concepts; sample more z's or lower k")
     rng = torch.Generator().manual_seed(seed)
     triples = {"a": [], "b": [], "c": []}
     target = {first: [], second: []}
-    for _ in range(trials):
-        f1, f2 = torch.randperm(levels[first], generator=rng)[:2].tolist()
-        g1, g2 = torch.randperm(levels[second], generator=rng)[:2].tolist()
+    for choice in torch.randint(len(analogies), (trials,), generator=rng).tolist():
+        f1, f2, g1, g2 = analogies[choice]
         for key, (f, g) in zip("abc", ((f1, g1), (f2, g1), (f2, g2))):
             triples[key].append(pick_concept_z(z, labels, {first: f, second: g}, k, rng))
         target[first].append(f1)
@@ -183,6 +195,25 @@ def match_rate(labels: Labels, target: Labels) -> float:
     for name, expected in target.items():
         hits &= labels[name].cpu() == expected.cpu()
     return hits.float().mean().item()
+
+
+@torch.no_grad()
+def arithmetic_success(generator: torch.nn.Module, classify: Callable[[torch.Tensor], Labels],
+                       trials: ArithmeticTrials, seed: int = 0) -> dict[str, float]:
+    """Share of trials whose result G(z) is classified as the target, for four ways to build z.
+
+    'mean of k': the paper's a - b + c on concept vectors; 'single z': the same on the first z
+    of each concept; 'random direction': mean c plus a random vector as long as mean a - mean b;
+    'random z': a fresh z ~ N(0, I), the chance of drawing the target concept at all.
+    """
+    rng = torch.Generator().manual_seed(seed)
+    a, b, c = (concept_vector(zs) for zs in (trials.a, trials.b, trials.c))
+    queries = {f"mean of {trials.a.shape[1]}": arithmetic(a, b, c),
+               "single z": arithmetic(trials.a[:, 0], trials.b[:, 0], trials.c[:, 0]),
+               "random direction": c + random_like_norm(a - b, rng),
+               "random z": torch.randn(a.shape, generator=rng)}
+    device = next(generator.parameters()).device
+    return {name: match_rate(classify(generator(z.to(device))), trials.target) for name, z in queries.items()}
 
 
 # ----------------------------------------------------------------------------- smoothness

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from dcgan_lib.latent import (arithmetic, arithmetic_trials, concept_mask, concept_vector, interpolate,
+from dcgan_lib.latent import (arithmetic, arithmetic_success, arithmetic_trials, concept_mask, concept_vector, interpolate,
                               interpolation_grid, interpolation_path, label_changes, largest_step_share,
                               lerp, match_rate, pick_concept_z, random_like_norm, sample_and_label,
                               slerp, step_changes)
@@ -151,3 +151,16 @@ def test_smoothness_measures_tell_an_even_walk_from_a_jump():
     assert largest_step_share(ramp) == pytest.approx(0.1)
     assert largest_step_share(jump) == pytest.approx(1.0)
     assert label_changes({"shape": torch.tensor([0, 0, 1, 1, 0])}) == {"shape": 2}
+
+
+def test_arithmetic_success_scores_every_method_against_the_target():
+    z, labels = toy_labels()
+    trials = arithmetic_trials(z, labels, "shape", "colour", {"shape": 3, "colour": 4}, trials=6, k=2)
+    generator = Generator(nz=NZ, ngf=8, image_size=16, nc=3).eval()
+
+    def always_target(images):  # a classifier that always reads the first trial's target
+        return {name: values[:1].expand(len(images)) for name, values in trials.target.items()}
+    rates = arithmetic_success(generator, always_target, trials)
+    assert set(rates) == {"mean of 2", "single z", "random direction", "random z"}
+    expected = match_rate({n: v[:1].expand(6) for n, v in trials.target.items()}, trials.target)
+    assert all(rate == expected for rate in rates.values())
