@@ -24,10 +24,8 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "The book is in _build/html/index.html"
 
-# the book build executes every chapter once in quick mode and fails on any error
-# (_config.yml: allow_errors false), which is nbval's check: `make test` does not run nbval
-# too (that would execute every chapter twice); `make nbval` still runs it alone
-test: unit browser
+# unit tests, every chapter under nbval, then the built book in a real browser
+test: unit nbval browser
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q --ignore=tests/test_book_browser.py
