@@ -123,6 +123,16 @@ def test_bad_images_raise_with_the_fix(bad, message):
         classifier_score(bad)
 
 
+def test_inception_without_torch_fidelity_names_the_install_command(halves):
+    try:
+        import torch_fidelity  # noqa: F401
+        pytest.skip("torch-fidelity is installed: Inception would download its weights")
+    except ImportError:
+        pass
+    with pytest.raises(ModuleNotFoundError, match="pip install torch-fidelity"):
+        fid_kid(halves[0][:4], halves[1][:4], extractor="inception")
+
+
 def test_mismatched_inputs_raise(halves):
     with pytest.raises(ValueError, match="at least 2"):
         fid_kid(halves[0][:1], halves[1])
