@@ -10,6 +10,6 @@ from .notebook import setup
 from .train import (CheckpointError, TrainConfig, TrainingDiverged, load_checkpoint, load_discriminator,
                     load_generator, pretrained_path, sample_z, train)
 from .toy import (ToyDiscriminator, ToyGenerator, fit_discriminator, fraction_near_modes, gaussian_1d, gaussian_pdf, generator_criterion, generator_loss_curves, jsd, kl_divergence, modes_covered, optimal_discriminator, ring_centres, ring_of_gaussians, train_toy_gan, value_function)  # noqa: E501
-from .viz import plot_history, show_images
+from .viz import animated_gif_html, plot_history, show_images
 
 __version__ = "0.1.0"

@@ -50,3 +50,24 @@ def plot_history(history: dict[str, list[float]], window: int = 25, axes=None):
     for ax in axes:
         ax.legend()
     return axes
+
+
+def animated_gif_html(frames: list, duration_ms: int = 400, width: int = 240) -> str:
+    """Return an <img> tag holding an animated GIF of the given image files (e.g. sample grids).
+
+    A GIF in a data URI plays in the rendered book, in Jupyter and on Colab, and needs no
+    player script or font from the internet (matplotlib's to_jshtml loads one from a CDN).
+    """
+    import base64
+    import io
+
+    from PIL import Image
+    if not frames:
+        raise ValueError("no frames to animate: pass a non-empty list of image paths")
+    images = [Image.open(path).convert("RGB") for path in frames]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
+                   duration=duration_ms, loop=0)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (f'<img src="data:image/gif;base64,{data}" width="{width}" '
+            f'alt="sample grids from the fixed noise, one frame per saved step">')

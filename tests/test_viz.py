@@ -1,0 +1,35 @@
+import base64
+import io
+
+import pytest
+import torch
+from PIL import Image
+
+from dcgan_lib.viz import animated_gif_html, image_grid, smooth
+
+
+def test_image_grid_maps_unit_range_to_0_1_with_padding():
+    images = torch.stack([torch.full((3, 4, 4), -1.0), torch.full((3, 4, 4), 1.0)])
+    grid = image_grid(images, nrow=2, padding=1)
+    assert grid.shape == (6, 11, 3)
+    assert grid[1:5, 1:5].max() == 0 and grid[1:5, 6:10].min() == 1
+
+
+def test_smooth_is_a_trailing_mean():
+    assert smooth([0, 2, 4, 6], window=2) == [0, 1, 3, 5]
+
+
+def test_animated_gif_holds_every_frame(tmp_path):
+    paths = []
+    for i, colour in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255)]):
+        paths.append(tmp_path / f"step_{i}.png")
+        Image.new("RGB", (8, 8), colour).save(paths[-1])
+    html = animated_gif_html(paths, duration_ms=100)
+    data = base64.b64decode(html.split("base64,")[1].split('"')[0])
+    gif = Image.open(io.BytesIO(data))
+    assert gif.format == "GIF" and gif.n_frames == 3
+
+
+def test_animation_without_frames_is_refused():
+    with pytest.raises(ValueError, match="no frames"):
+        animated_gif_html([])
