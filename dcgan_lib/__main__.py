@@ -1,4 +1,4 @@
-"""Command line: `python -m dcgan_lib train|export|download ...`; `--help` on each."""
+"""Command line: `python -m dcgan_lib train|export|download|bench ...`; `--help` on each."""
 from __future__ import annotations
 
 import argparse
