@@ -7,7 +7,6 @@ TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 # quick mode: every chapter runs in about a minute on two CPU cores
 export DCGAN_QUICK ?= 1
-export MPLBACKEND ?= Agg
 export PYTHONHASHSEED ?= 0
 
 .PHONY: book test unit nbval student clean browser chromium
