@@ -391,7 +391,7 @@ def add_bench_options(parser) -> None:
                         help="the device's peak GFLOP/s, for the fraction-of-peak column (needed on CPU)")
     parser.add_argument("--json", type=str, default=None, help="also write the table as JSON here")
     parser.add_argument("--quality", action="store_true",
-                        help="instead of timing: train resident and channels_last (and bf16 on CUDA) for "
+                        help="instead of timing: train resident, channels_last and compile (and bf16 on CUDA) for "
                              "--quality-steps steps, seeds 0 and 1, and compare FID/KID of their samples")
     parser.add_argument("--quality-steps", type=int, default=200, help="training steps per --quality run")
 
@@ -401,7 +401,7 @@ def bench_from_args(args) -> dict:
     from .train import pick_device
     cuda = pick_device(args.device).type == "cuda"
     if args.quality:
-        variants = ("resident", "channels_last") + (("bf16",) if cuda else ())
+        variants = ("resident", "channels_last", "compile") + (("bf16",) if cuda else ())
         return {"meta": {"device": device_description(pick_device(args.device)), "torch": torch.__version__},
                 "quality": quality_check(variants, steps=args.quality_steps, device=args.device)}
     def default(value, on_cpu, on_cuda):

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 
 from .data import DATA_DIR
+from .storage import read_state, restore_module
 
 CLASSIFIER_PATH = DATA_DIR / "mnist_classifier.pt"
 CLASSIFIER_IMAGE_SIZE = 32  # mnist5k loaded at 32x32, the size of the course's MNIST GANs
@@ -73,9 +74,9 @@ def load_mnist_classifier(path: str | Path | None = None, device: str | torch.de
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing; it ships with the course repository. Re-create it "
                                 f"with `python data/train_mnist_classifier.py` (about a minute on a CPU)")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    classifier = MnistClassifier()
-    classifier.load_state_dict(state["model"])
+    fix = "re-create it with `python data/train_mnist_classifier.py` (or restore it with `git checkout data/`)"
+    state = read_state(path, "MNIST classifier file", fix, required={"model": None})
+    classifier = restore_module(MnistClassifier(), state["model"], path, "MNIST classifier", fix)
     return classifier.to(device).eval()
 
 

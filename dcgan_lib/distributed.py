@@ -15,6 +15,7 @@ checkpoints. BatchNorm normalises each rank's share alone unless ``sync_batchnor
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -97,6 +98,19 @@ def wrap_for_training(model: nn.Module, context: DistributedContext, compile: bo
         device_ids = [context.device.index] if context.device.type == "cuda" else None
         step_module = DistributedDataParallel(model, device_ids=device_ids)
     return torch.compile(step_module) if compile else step_module
+
+
+def skip_grad_sync(step_module: nn.Module):
+    """A context in which a DDP module (also under torch.compile) does not all-reduce gradients.
+
+    For a forward pass whose parameters are frozen (the G step's pass through D): DDP would
+    otherwise wait in backward for gradients that never come. A no-op for a plain module.
+    """
+    from torch.nn.parallel import DistributedDataParallel
+    inner = getattr(step_module, "_orig_mod", step_module)  # torch.compile keeps the module here
+    if isinstance(inner, DistributedDataParallel):
+        return inner.no_sync()
+    return contextlib.nullcontext()
 
 
 def parameters_digest(model: nn.Module, buffers: bool = False) -> str:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .data import COLOURS, DATA_DIR, FACTOR_LEVELS, FACTOR_NAMES, SHAPES
+from .storage import read_state, restore_module
 
 CLASSIFIER_FORMAT = 1
 CLASSIFIER_PATH = DATA_DIR / "shapes_factor_classifier.pt"
@@ -64,12 +65,11 @@ def load_factor_classifier(path: str | Path | None = None,
     if not path.exists():
         raise FileNotFoundError(f"no factor classifier at {path}; train it with "
                                 f"`python data/train_factor_classifier.py` (a few minutes on a CPU)")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict) or state.get("format") != CLASSIFIER_FORMAT:
-        raise ValueError(f"{path} is not a factor classifier (format {CLASSIFIER_FORMAT}); "
-                         f"re-create it with `python data/train_factor_classifier.py`")
+    fix = "re-create it with `python data/train_factor_classifier.py` (or restore it with `git checkout data/`)"
+    state = read_state(path, f"factor classifier (format {CLASSIFIER_FORMAT})", fix,
+                       required={"format": CLASSIFIER_FORMAT, "width": None, "image_size": None, "state_dict": None})
     model = FactorClassifier(state["width"], state["image_size"])
-    model.load_state_dict(state["state_dict"])
+    restore_module(model, state["state_dict"], path, "factor classifier", fix)
     return model.to(device).eval()
 
 

@@ -40,10 +40,11 @@ def test_step_flop_count_matches_an_analytic_count_for_a_tiny_model():
     d_total, d_first = forward_flops(Discriminator(1, 4, 16), (6, 1, 16, 16))
     # forward: G once, D three times (real, detached fake, fake for the G loss). Backward costs
     # twice the forward (input and weight gradients) except where no input gradient is needed:
-    # D's first layer on real and on detached fakes, and G's first layer (z needs no gradient).
+    # D's first layer on real and on detached fakes, and G's first layer (z needs no gradient);
+    # in the G step D is frozen, so D's backward there computes input gradients only.
     expected = (g_total + 3 * d_total                      # forwards
                 + 2 * (2 * d_total - d_first)              # D step: real and detached fake
-                + 2 * d_total + 2 * g_total - g_first)     # G step: through D into G
+                + d_total + 2 * g_total - g_first)         # G step: through frozen D into G
     assert count_step_flops(config, nc=1, batch=3) == pytest.approx(expected, rel=1e-9)
 
 

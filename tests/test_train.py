@@ -4,8 +4,11 @@ from dataclasses import replace
 import pytest
 import torch
 
+import torch.nn.functional as F
+
 from dcgan_lib.__main__ import main as cli_main
-from dcgan_lib.train import (CheckpointError, TrainConfig, TrainingDiverged, export_checkpoint,
+from dcgan_lib.models import Discriminator, Generator
+from dcgan_lib.train import (CheckpointError, TrainConfig, TrainingDiverged, _Run, export_checkpoint, frozen,
                              load_checkpoint, load_discriminator, load_generator, pick_device, train)
 
 
@@ -63,7 +66,7 @@ def test_more_steps_resume_but_no_resume_starts_over(tmp_path, tiny_config, tiny
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04garbage"])
 def test_corrupt_checkpoint_is_refused_with_fix(tmp_path, tiny_config, tiny_dataset, content):
     (tmp_path / "checkpoint.pt").write_bytes(content)
-    with pytest.raises(CheckpointError, match="not a readable checkpoint.*delete it"):
+    with pytest.raises(CheckpointError, match="not a readable dcgan_lib checkpoint.*delete it"):
         train(tiny_config, tiny_dataset, tmp_path, progress=False)
     assert (tmp_path / "checkpoint.pt").read_bytes() == content  # nothing lost
 
@@ -72,7 +75,7 @@ def test_truncated_checkpoint_is_refused(tmp_path, tiny_config, tiny_dataset):
     train(tiny_config, tiny_dataset, tmp_path, progress=False)
     path = tmp_path / "checkpoint.pt"
     path.write_bytes(path.read_bytes()[:2000])
-    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match="not a readable dcgan_lib checkpoint"):
         load_generator(path)
 
 
@@ -117,6 +120,42 @@ def test_export_keeps_models_and_drops_optimisers(tmp_path, tiny_config, tiny_da
     full, half = load_generator(tmp_path / "checkpoint.pt"), load_generator(small)
     assert next(half.parameters()).dtype == torch.float32
     assert torch.allclose(full(z), half(z), atol=5e-3)
+
+
+def test_g_step_computes_no_gradient_for_d(tiny_config, tiny_dataset):
+    run = _Run(tiny_config, tiny_dataset, out_dir=None, resume=False)
+    accumulated = {name: 0 for name, _ in run.D.named_parameters()}
+    for name, p in run.D.named_parameters():
+        p.register_post_accumulate_grad_hook(lambda _, name=name: accumulated.__setitem__(name, accumulated[name] + 1))
+    run.train_step(tiny_dataset.images[:16])
+    assert set(accumulated.values()) == {1}  # the D step's backward only, not the G step's
+    assert all(p.requires_grad for p in run.D.parameters())  # unfrozen again after the step
+    assert all(p.grad is not None for p in run.G.parameters())
+
+
+def test_freezing_d_leaves_g_gradient_bit_identical():
+    torch.manual_seed(0)
+    G, D, z = Generator(16, 8, 16, 1), Discriminator(1, 8, 16), torch.randn(4, 16, 1, 1)
+    grads = []
+    for freeze in (False, True):
+        G.zero_grad(set_to_none=True)
+        D.zero_grad(set_to_none=True)
+        with frozen(D) if freeze else torch.enable_grad():
+            loss = F.binary_cross_entropy_with_logits(D(G(z)).view(-1), torch.ones(4))
+        loss.backward()
+        grads.append([p.grad.clone() for p in G.parameters()])
+        d_has_grads = [p.grad is not None for p in D.parameters()]
+        assert all(d_has_grads) != freeze
+    assert all(torch.equal(a, b) for a, b in zip(*grads))
+
+
+def test_frozen_restores_flags_even_after_an_error():
+    D = Discriminator(1, 8, 16)
+    D.head.weight.requires_grad_(False)
+    with pytest.raises(RuntimeError, match="boom"), frozen(D):
+        assert not any(p.requires_grad for p in D.parameters())
+        raise RuntimeError("boom")
+    assert [name for name, p in D.named_parameters() if not p.requires_grad] == ["head.weight"]
 
 
 def test_batch_larger_than_dataset_is_refused(tiny_config, tiny_dataset):
