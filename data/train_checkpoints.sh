@@ -13,8 +13,8 @@ python -m dcgan_lib train --dataset mnist5k --image-size 32 --ngf 32 --ndf 32 --
     --steps 1500 --seed 0 --sample-every 500 --checkpoint-every 500 --out "$RUNS/mnist5k-32" --quiet
 python -m dcgan_lib export "$RUNS/mnist5k-32/checkpoint.pt" data/checkpoints/mnist5k-32.pt --half
 
-# shapes-32: 32x32 synthetic-shapes (10,000 images, seed 0), RGB. The shipped file is the step-2500
-# checkpoint of a run started with --steps 4000 (see data/README.md).
+# shapes-32: 32x32 synthetic-shapes (10,000 images, seed 0), RGB, 4,500 steps (see data/README.md for
+# how that number was chosen).
 python -m dcgan_lib train --dataset synthetic-shapes --image-size 32 --ngf 32 --ndf 32 --batch-size 64 \
-    --steps 2500 --seed 0 --sample-every 250 --checkpoint-every 250 --out "$RUNS/shapes-32" --quiet
+    --steps 4500 --seed 0 --sample-every 500 --checkpoint-every 500 --device cpu --out "$RUNS/shapes-32" --quiet
 python -m dcgan_lib export "$RUNS/shapes-32/checkpoint.pt" data/checkpoints/shapes-32.pt --half

@@ -6,7 +6,9 @@ digits and reports, per image size and batch size:
 * images per second in steady state (after warm-up and compilation, median of repeats)
   and the ratio to the baseline measured in the same process;
 * achieved GFLOP/s, from a FLOP count of one training step (``FlopCounterMode`` counts the
-  convolutions, forward and backward; BatchNorm, activations and Adam are not counted);
+  convolutions, forward and backward; BatchNorm, activations and Adam are not counted). The
+  count is of the work a step needs, dcgan_lib's step: the baseline also computes D's weight
+  gradients in the G step (about 9% more FLOPs at 32x32), which its GFLOP/s does not credit;
 * that rate as a fraction of the device's peak (bf16 dense tensor-core peak on GPUs, or
   ``--peak-gflops`` on a CPU) and the memory the variant added at its peak (CUDA
   allocator, or the process's resident set on CPU; the baseline's loader workers excluded).
@@ -14,8 +16,9 @@ digits and reports, per image size and batch size:
 The baseline follows pytorch/examples ``dcgan/main.py``: eager fp32, NCHW, a DataLoader
 with two workers turning PIL images into tensors one at a time (Resize, ToTensor,
 Normalize), a sigmoid + BCELoss discriminator and ``.item()`` on every step for the log
-line. The other variants are dcgan_lib's own training step (``train.py``) with the data
-resident on the device as one tensor, plus one feature each: channels_last, bf16
+line. The other variants are dcgan_lib's own training step (``train.py``: D frozen during the
+G step, losses synced every ``log_every`` steps) with the data resident on the device as one
+tensor, plus one feature each: channels_last, bf16
 autocast (CUDA), torch.compile, CUDA graphs (CUDA), and all of the available ones.
 """
 from __future__ import annotations
