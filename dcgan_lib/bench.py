@@ -397,6 +397,8 @@ def add_bench_options(parser) -> None:
                         help="instead of timing: train resident, channels_last and compile (and bf16 on CUDA) for "
                              "--quality-steps steps, seeds 0 and 1, and compare FID/KID of their samples")
     parser.add_argument("--quality-steps", type=int, default=200, help="training steps per --quality run")
+    parser.add_argument("--quality-seeds", type=int, default=2,
+                        help="seeds per variant in --quality (0, 1, ...): their spread is the noise")
 
 
 def bench_from_args(args) -> dict:
@@ -406,7 +408,8 @@ def bench_from_args(args) -> dict:
     if args.quality:
         variants = ("resident", "channels_last", "compile") + (("bf16",) if cuda else ())
         return {"meta": {"device": device_description(pick_device(args.device)), "torch": torch.__version__},
-                "quality": quality_check(variants, steps=args.quality_steps, device=args.device)}
+                "quality": quality_check(variants, seeds=tuple(range(args.quality_seeds)),
+                                         steps=args.quality_steps, device=args.device)}
     def default(value, on_cpu, on_cuda):
         return value if value is not None else (on_cuda if cuda else on_cpu)
     return run_bench(sizes=default(args.sizes, [32], [32, 64]),

@@ -83,3 +83,28 @@ def test_combined_variant_switches_on_every_feature_the_device_has():
     cuda, graphs = variant_config("combined", 64, 128, torch.device("cuda"))
     assert (cuda.channels_last, cuda.compile, cuda.precision, graphs) == (True, True, "bf16", True)
     assert cuda.data_on_device and (cuda.ngf, cuda.ndf) == (64, 64)
+
+
+def test_quality_check_scores_every_variant_and_seed_and_skips_cuda_only_ones():
+    from dcgan_lib.bench import quality_check
+    rows = quality_check(("resident", "channels_last", "bf16"), seeds=(0, 1), steps=2, width=8, batch=16,
+                         samples=100, device="cpu")
+    assert [(row["variant"], row["seed"]) for row in rows] == [
+        ("resident", 0), ("resident", 1), ("channels_last", 0), ("channels_last", 1)]
+    assert all(row["steps"] == 2 and row["fid"] > 0 and 0 <= row["confident_share"] <= 1 for row in rows)
+    assert rows[0]["fid"] != rows[1]["fid"]  # two seeds are two different runs
+
+
+def test_quality_command_passes_the_number_of_seeds_and_writes_json(tmp_path, monkeypatch, capsys):
+    import dcgan_lib.bench as bench
+    calls = []
+    def fake_quality_check(variants, seeds, steps, device):
+        calls.append((variants, seeds, steps))
+        return [{"variant": v, "seed": s, "fid": 1.0} for v in variants for s in seeds]
+    monkeypatch.setattr(bench, "quality_check", fake_quality_check)
+    path = tmp_path / "quality.json"
+    assert main(["bench", "--quality", "--quality-seeds", "3", "--quality-steps", "7", "--device", "cpu",
+                 "--json", str(path)]) == 0
+    assert calls == [(("resident", "channels_last", "compile"), (0, 1, 2), 7)]
+    assert len(json.loads(path.read_text())["quality"]) == 9
+    assert "'variant': 'compile', 'seed': 2" in capsys.readouterr().out
