@@ -22,10 +22,10 @@ WORKER = textwrap.dedent('''
     from dcgan_lib.distributed import parameters_digest
     from dcgan_lib.train import TrainConfig, train
 
-    out = Path(sys.argv[1])
+    out, compile = Path(sys.argv[1]), sys.argv[2] == "compile"
     images = torch.rand(64, 1, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
     config = TrainConfig(image_size=16, nz=8, ngf=4, ndf=4, batch_size=16, steps=3, device="cpu",
-                         log_every=1, sample_every=100, checkpoint_every=100)
+                         compile=compile, log_every=1, sample_every=100, checkpoint_every=100)
     result = train(config, InMemoryImages(images, torch.zeros(64)), out_dir=out / "run", progress=False)
     rank = dist.get_rank()
     (out / f"rank{rank}.json").write_text(json.dumps({
@@ -41,12 +41,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_two_cpu_processes_keep_identical_replicas_and_see_different_shards(tmp_path):
+# compile: torch.compile around DDP, with D frozen and its all-reduce skipped (no_sync) in the G step
+@pytest.mark.parametrize("mode", ["eager", "compile"])
+def test_two_cpu_processes_keep_identical_replicas_and_see_different_shards(tmp_path, mode):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
-               "--master_addr=127.0.0.1", f"--master_port={free_port()}", str(script), str(tmp_path)]
+               "--master_addr=127.0.0.1", f"--master_port={free_port()}", str(script), str(tmp_path), mode]
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert finished.returncode == 0, finished.stderr[-3000:]
     rank0, rank1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
