@@ -6,6 +6,7 @@ import torch
 from dcgan_lib.classifier import CLASSIFIER_PATH
 from dcgan_lib.data import load_mnist5k
 from dcgan_lib.metrics import (check_images, classifier_score, distances_from_features, extract_features,
+                               feature_extractor,
                                fid_kid, load_mnist_classifier, mnist_split, nearest_neighbours)
 
 
@@ -123,14 +124,33 @@ def test_bad_images_raise_with_the_fix(bad, message):
         classifier_score(bad)
 
 
-def test_inception_without_torch_fidelity_names_the_install_command(halves):
-    try:
-        import torch_fidelity  # noqa: F401
-        pytest.skip("torch-fidelity is installed: Inception would download its weights")
-    except ImportError:
-        pass
+def test_inception_without_torch_fidelity_names_the_install_command(halves, monkeypatch):
+    import torchmetrics.image.fid
+    monkeypatch.setattr(torchmetrics.image.fid, "_TORCH_FIDELITY_AVAILABLE", False)  # as if not installed
     with pytest.raises(ModuleNotFoundError, match="pip install torch-fidelity"):
         fid_kid(halves[0][:4], halves[1][:4], extractor="inception")
+
+
+def test_inception_fid_runs_end_to_end_with_random_weights_instead_of_the_download(halves, monkeypatch):
+    """Full mode's path (grey -> RGB, resize to 299, Inception pool features) without the 100 MB download."""
+    fidelity = pytest.importorskip("torch_fidelity.feature_extractor_inceptionv3")
+    downloads = []
+    monkeypatch.setattr(fidelity, "load_state_dict_from_url", lambda url, **kwargs: downloads.append(url) or {})
+    # keep torch's random initialisation: the test checks plumbing and shapes, not Inception's numbers
+    monkeypatch.setattr(fidelity.FeatureExtractorInceptionV3, "load_state_dict", lambda self, state, strict=True: None)
+    torch.manual_seed(0)
+    extractor = feature_extractor("inception")
+    assert downloads == [fidelity.URL_INCEPTION_V3]  # where the real weights come from
+    for module in extractor.modules():  # He init keeps the signal alive through 48 random layers
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+    digits, inverted = halves[0][:8], -halves[0][:8]
+    features = extract_features(digits, extractor, batch_size=3)
+    assert features.shape == (8, 2048) and torch.isfinite(features).all()
+    assert features.std(dim=0).mean() > 1e-3  # different digits, different features
+    same = fid_kid(features, extract_features(digits, extractor, batch_size=8), kid_subsets=5)
+    other = fid_kid(features, extract_features(inverted, extractor), kid_subsets=5)
+    assert other["fid"] > 0 and abs(same["fid"]) < 1e-3 * other["fid"]  # 0 up to rounding for the same set
 
 
 def test_mismatched_inputs_raise(halves):
