@@ -395,7 +395,7 @@ def add_bench_options(parser) -> None:
     parser.add_argument("--json", type=str, default=None, help="also write the table as JSON here")
     parser.add_argument("--quality", action="store_true",
                         help="instead of timing: train resident, channels_last and compile (and bf16 on CUDA) for "
-                             "--quality-steps steps, seeds 0 and 1, and compare FID/KID of their samples")
+                             "--quality-steps steps with --quality-seeds seeds, and compare FID/KID of their samples")
     parser.add_argument("--quality-steps", type=int, default=200, help="training steps per --quality run")
     parser.add_argument("--quality-seeds", type=int, default=2,
                         help="seeds per variant in --quality (0, 1, ...): their spread is the noise")

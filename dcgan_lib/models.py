@@ -14,6 +14,7 @@ numerically stable form of the paper's sigmoid output.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -143,3 +144,19 @@ class Discriminator(nn.Module):
 def count_parameters(module: nn.Module) -> int:
     """Return the number of trainable parameters."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module):
+    """Inside the block, no parameter of `module` requires a gradient; the flags come back after.
+
+    For a GAN's G step: D is only the path G's gradient flows through, and a forward pass under
+    this block records no weight gradients for D, which the next D step would throw away.
+    """
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .models import frozen
+
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
 TOY_HISTORY_KEYS = ("loss_D", "loss_G", "D_x", "D_G_z")
 
@@ -135,7 +137,8 @@ def _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, saturating):
     opt_D.zero_grad(set_to_none=True)
     loss_D.backward()
     opt_D.step()
-    fake_logits_G = D(fake)
+    with frozen(D):  # no D weight gradients in the G step (models.frozen)
+        fake_logits_G = D(fake)
     loss_G = generator_loss(fake_logits_G, saturating)
     opt_G.zero_grad(set_to_none=True)
     loss_G.backward()

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from .data import DATA_DIR, InMemoryImages, load_dataset
 from .distributed import init_distributed, skip_grad_sync, wrap_for_training
-from .models import Discriminator, Generator
+from .models import Discriminator, Generator, frozen
 from .storage import CheckpointError, read_state, restore_module
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -249,18 +249,6 @@ def _autocast(device: torch.device, precision: str):
         raise ValueError(f"precision={precision!r} needs a CUDA GPU (device is {device.type}); use fp32")
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
     return torch.autocast("cuda", dtype=dtype)
-
-
-@contextlib.contextmanager
-def frozen(module: torch.nn.Module):
-    """Inside the block, no parameter of `module` requires a gradient; the flags come back after."""
-    flags = [(p, p.requires_grad) for p in module.parameters()]
-    module.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
 
 
 class _Run:

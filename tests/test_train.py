@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from dcgan_lib.__main__ import main as cli_main
-from dcgan_lib.models import Discriminator, Generator
-from dcgan_lib.train import (CheckpointError, TrainConfig, TrainingDiverged, _Run, export_checkpoint, frozen,
+from dcgan_lib.models import Discriminator, Generator, frozen
+from dcgan_lib.train import (CheckpointError, TrainConfig, TrainingDiverged, _Run, export_checkpoint,
                              load_checkpoint, load_discriminator, load_generator, pick_device, train)
 
 
