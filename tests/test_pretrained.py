@@ -27,6 +27,7 @@ CHECKPOINTS = {"mnist5k-32": {"nc": 1, "image_size": 32, "dataset": "mnist5k"},
 MAX_FILE_BYTES = 3_000_000
 NOISE_SEED = 1234  # the noise every quality check draws its samples from
 PALETTE = torch.tensor(list(COLOURS.values()), dtype=torch.float32) / 255  # (4, 3) in [0, 1]
+PALETTE_HUE = PALETTE / PALETTE.amax(dim=1, keepdim=True)  # each colour divided by its brightest channel
 
 
 @torch.no_grad()
@@ -58,8 +59,7 @@ def clean_shape_mask(images: torch.Tensor, foreground: float = 0.35, purity: flo
     pixels = images.detach().float().cpu().add(1).div(2).clamp(0, 1)
     brightness = pixels.amax(dim=1)                                            # (N, H, W)
     hue = pixels / brightness.clamp_min(1e-6)[:, None]
-    palette_hue = PALETTE / PALETTE.amax(dim=1, keepdim=True)
-    distance = (hue[:, None] - palette_hue[None, :, :, None, None]).norm(dim=2)  # (N, 4, H, W)
+    distance = (hue[:, None] - PALETTE_HUE[None, :, :, None, None]).norm(dim=2)  # (N, 4, H, W)
     nearest, close = distance.argmin(dim=1), distance.amin(dim=1) < 0.35
     clean = []
     for mask, colours, near, bright in zip((brightness > foreground).numpy(), nearest, close, brightness):
@@ -92,8 +92,7 @@ def dominant_colours(images: torch.Tensor) -> torch.Tensor:
     weights = (brightness > 0.35).float()
     mean_rgb = (pixels * weights).sum(dim=(2, 3)) / weights.sum(dim=(2, 3)).clamp_min(1)
     hue = mean_rgb / mean_rgb.amax(dim=1, keepdim=True).clamp_min(1e-6)
-    palette_hue = PALETTE / PALETTE.amax(dim=1, keepdim=True)
-    return torch.cdist(hue, palette_hue).argmin(dim=1)
+    return torch.cdist(hue, PALETTE_HUE).argmin(dim=1)
 
 
 def shapes_scores(n: int = 512) -> dict[str, float]:
