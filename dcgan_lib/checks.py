@@ -379,10 +379,11 @@ CONV_CASES = ((64, 4, 2, 1), (32, 4, 2, 1), (4, 4, 1, 0), (5, 4, 2, 1), (7, 3, 2
 TRANSPOSED_CASES = ((1, 4, 1, 0), (4, 4, 2, 1), (16, 4, 2, 1), (5, 3, 2, 1), (7, 5, 1, 2), (3, 3, 3, 0))
 
 
-def _true_output_size(in_size: int, kernel: int, stride: int, padding: int, transposed: bool) -> int:
-    """Ask torch itself: run a 1-channel (transposed) convolution on a blank map."""
-    layer_type = nn.ConvTranspose2d if transposed else nn.Conv2d
-    layer = layer_type(1, 1, kernel, stride, padding)
+def torch_output_size(in_size: int, kernel: int, stride: int = 1, padding: int = 0, transposed: bool = False,
+                      output_padding: int = 0) -> int:
+    """Ask torch itself: the side of a 1-channel (transposed) convolution's output on a blank square map."""
+    layer = (nn.ConvTranspose2d(1, 1, kernel, stride, padding, output_padding=output_padding) if transposed
+             else nn.Conv2d(1, 1, kernel, stride, padding))
     with torch.no_grad():
         return layer(torch.zeros(1, 1, in_size, in_size)).shape[-1]
 
@@ -397,7 +398,7 @@ def check_output_size(fn: Callable[[int, int, int, int], int], transposed: bool 
     layer = "ConvTranspose2d" if transposed else "Conv2d"
     report, cases = CheckReport(check), TRANSPOSED_CASES if transposed else CONV_CASES
     for in_size, kernel, stride, padding in cases:
-        expected = _true_output_size(in_size, kernel, stride, padding, transposed)
+        expected = torch_output_size(in_size, kernel, stride, padding, transposed)
         got = fn(in_size, kernel, stride, padding)
         if got != expected:
             hint = ("a transposed convolution runs the conv arithmetic backwards: (in - 1) * s - 2p + k"

@@ -8,7 +8,7 @@ from torch import nn
 
 from dcgan_lib import Discriminator, Generator, init_weights
 from dcgan_lib.checks import (CheckFailed, CheckReport, check_d_loss, check_discriminator,
-                              check_g_loss, check_generator, check_output_size)
+                              check_g_loss, check_generator, check_output_size, torch_output_size)
 
 
 def tiny_generator(**kwargs) -> Generator:
@@ -247,3 +247,10 @@ def test_g_loss_from_sigmoid_and_bce_loss_fails_as_clamped():
         return F.binary_cross_entropy(torch.sigmoid(fake_logits), torch.ones_like(fake_logits))
     with pytest.raises(CheckFailed, match="gradient vanishes"):
         check_g_loss(sigmoid_then_bce)
+
+
+def test_torch_output_size_measures_conv_and_transposed_conv_layers():
+    assert torch_output_size(64, 4, 2, 1) == 32 and torch_output_size(33, 4, 2, 1) == 16
+    assert torch_output_size(32, 4, 2, 1, transposed=True) == 64
+    assert torch_output_size(16, 3, 2, 1, transposed=True) == 31
+    assert torch_output_size(16, 3, 2, 1, transposed=True, output_padding=1) == 32
