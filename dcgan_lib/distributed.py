@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 
@@ -94,7 +95,6 @@ def wrap_for_training(model: nn.Module, context: DistributedContext, compile: bo
                                  "drop --sync-batchnorm on CPU")
             # replaces the BatchNorm children in place, keeping their parameters and statistics
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        from torch.nn.parallel import DistributedDataParallel
         device_ids = [context.device.index] if context.device.type == "cuda" else None
         step_module = DistributedDataParallel(model, device_ids=device_ids)
     return torch.compile(step_module) if compile else step_module
@@ -106,7 +106,6 @@ def skip_grad_sync(step_module: nn.Module):
     For a forward pass whose parameters are frozen (the G step's pass through D): DDP would
     otherwise wait in backward for gradients that never come. A no-op for a plain module.
     """
-    from torch.nn.parallel import DistributedDataParallel
     inner = getattr(step_module, "_orig_mod", step_module)  # torch.compile keeps the module here
     if isinstance(inner, DistributedDataParallel):
         return inner.no_sync()
