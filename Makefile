@@ -2,7 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-# torch from the local wheel cache; other versions download gigabytes (DEVELOPERS.md)
+# torch pinned to the versions the course is tested with (other versions may download gigabytes)
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 # quick mode: every chapter runs in about a minute on two CPU cores

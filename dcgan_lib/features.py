@@ -12,7 +12,7 @@ Three tools for the paper's sections 5.1, 6.2 and 6.3 (Radford, Metz & Chintala,
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -89,7 +89,7 @@ def guided_backprop(model: nn.Module, images: torch.Tensor, block: int, channel:
     model.eval()  # BatchNorm with running statistics: each image's map depends on that image only
     images = images.detach().clone().requires_grad_(True)
     try:
-        with (guided_relus(model) if guided else _nothing(model)):
+        with guided_relus(model) if guided else nullcontext(model):
             activation = _block_activation(model, images, block)
             if not 0 <= channel < activation.shape[1]:
                 raise ValueError(f"channel must be in 0..{activation.shape[1] - 1} for block "
@@ -99,11 +99,6 @@ def guided_backprop(model: nn.Module, images: torch.Tensor, block: int, channel:
     finally:
         model.train(was_training)
     return gradient
-
-
-@contextmanager
-def _nothing(model: nn.Module) -> Iterator[nn.Module]:
-    yield model
 
 
 def strongest_channels(model: nn.Module, images: torch.Tensor, block: int, k: int) -> torch.Tensor:
@@ -234,7 +229,11 @@ def discriminator_features(discriminator: nn.Module, images: torch.Tensor, grid:
 def few_label_split(labels: torch.Tensor, per_class: int, test_size: int, seed: int = 0,
                     test_seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Return sorted (train_index, test_index): a stratified test set of test_size examples, fixed by
-    test_seed, and per_class labelled training examples of each class drawn (by seed) from the rest."""
+    test_seed, and per_class labelled training examples of each class drawn (by seed) from the rest.
+
+    Chapter 9. mnist_classifier.stratified_split is the other split helper: it fixes the
+    held-out digits of the shipped classifier, so it cannot be replaced by this one.
+    """
     from sklearn.model_selection import train_test_split
 
     labels = np.asarray(labels)

@@ -7,7 +7,7 @@ torchmetrics (``FrechetInceptionDistance``, ``KernelInceptionDistance``). Two ne
 provide the features, chosen by ``extractor``:
 
 * ``"mnist"`` (offline, the default): the 64 penultimate activations of the small digit
-  classifier shipped in ``data/mnist_classifier.pt`` (see ``dcgan_lib.classifier``). Images are
+  classifier shipped in ``data/mnist_classifier.pt`` (see ``dcgan_lib.mnist_classifier``). Images are
   made grey and resized to 32x32. The numbers are comparable only with other "mnist" numbers.
 * ``"inception"``: the standard 2048 pool features of Inception-v3, the numbers papers report.
   Needs ``pip install torch-fidelity`` (or ``pip install -e ".[inception]"``), which downloads the
@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .classifier import CLASSIFIER_IMAGE_SIZE, MnistClassifier, load_mnist_classifier, stratified_split
+from .mnist_classifier import CLASSIFIER_IMAGE_SIZE, MnistClassifier, load_mnist_classifier, stratified_split
 
 EXTRACTORS = ("mnist", "inception")
 INCEPTION_FEATURES = 2048  # Inception-v3 pool3, the layer of Heusel et al. (2017)

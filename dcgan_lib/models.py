@@ -17,20 +17,32 @@ from __future__ import annotations
 import contextlib
 import math
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
 
 SUPPORTED_SIZES = (16, 32, 64, 128)
 
 
-def check_image_size(image_size: int) -> int:
-    """Return log2(image_size / 4), the number of 2x resampling stages; raise if unsupported."""
+def validate_image_size(image_size: int) -> None:
+    """Raise ConfigError unless image_size is one of SUPPORTED_SIZES."""
     if image_size not in SUPPORTED_SIZES:
-        raise ValueError(
+        raise ConfigError(
             f"image_size must be a power of two between 16 and 128 "
             f"(one of {SUPPORTED_SIZES}), got {image_size!r}; resize your data, "
             f"e.g. load_dataset(..., image_size=32)"
         )
+
+
+def resampling_stages(image_size: int) -> int:
+    """Return log2(image_size / 4): how many 2x up- (G) or down-sampling (D) stages there are."""
+    validate_image_size(image_size)
     return int(math.log2(image_size // 4))
 
 
@@ -61,9 +73,9 @@ class Generator(nn.Module):
     def __init__(self, nz: int = 100, ngf: int = 128, image_size: int = 64, nc: int = 3,
                  batch_norm: bool = True, init_std: float = 0.02):
         super().__init__()
-        stages = check_image_size(image_size)
+        stages = resampling_stages(image_size)
         if nz < 1 or ngf < 1 or nc < 1:
-            raise ValueError(f"nz, ngf and nc must be positive, got nz={nz}, ngf={ngf}, nc={nc}")
+            raise ConfigError(f"nz, ngf and nc must be positive, got nz={nz}, ngf={ngf}, nc={nc}")
         self.nz, self.ngf, self.image_size, self.nc = nz, ngf, image_size, nc
         channels = ngf * 2 ** (stages - 1)
         # project and reshape: a 4x4 transposed conv on a 1x1 input is the paper's
@@ -103,9 +115,9 @@ class Discriminator(nn.Module):
     def __init__(self, nc: int = 3, ndf: int = 128, image_size: int = 64,
                  batch_norm: bool = True, leaky_slope: float = 0.2, init_std: float = 0.02):
         super().__init__()
-        stages = check_image_size(image_size)
+        stages = resampling_stages(image_size)
         if ndf < 1 or nc < 1:
-            raise ValueError(f"ndf and nc must be positive, got ndf={ndf}, nc={nc}")
+            raise ConfigError(f"ndf and nc must be positive, got ndf={ndf}, nc={nc}")
         self.nc, self.ndf, self.image_size = nc, ndf, image_size
         # input layer: no BatchNorm (paper, section 3)
         blocks = [nn.Sequential(nn.Conv2d(nc, ndf, 4, 2, 1), nn.LeakyReLU(leaky_slope, True))]
@@ -139,6 +151,26 @@ class Discriminator(nn.Module):
             x = block(x)
             maps.append(x)
         return maps
+
+
+def build_models(config: TrainConfig, nc: int) -> tuple[Generator, Discriminator]:
+    """Return (G, D) for a TrainConfig and nc image channels; weights drawn from torch's seed."""
+    generator = Generator(config.nz, config.ngf, config.image_size, nc,
+                          batch_norm=config.batch_norm, init_std=config.init_std)
+    discriminator = Discriminator(nc, config.ndf, config.image_size, batch_norm=config.batch_norm,
+                                  leaky_slope=config.leaky_slope, init_std=config.init_std)
+    return generator, discriminator
+
+
+def sample_z(n: int, nz: int, distribution: str = "normal",
+             generator: torch.Generator | None = None,
+             device: torch.device | str = "cpu") -> torch.Tensor:
+    """Return n noise vectors, shape (n, nz): N(0, 1) or U(-1, 1). Chapter 3."""
+    if distribution == "normal":
+        return torch.randn(n, nz, generator=generator, device=device)
+    if distribution == "uniform":
+        return torch.rand(n, nz, generator=generator, device=device).mul_(2).sub_(1)
+    raise ConfigError(f"z_distribution must be 'normal' or 'uniform', got {distribution!r}")
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -8,15 +8,13 @@ what a reader with a GPU (e.g. on Colab) runs.
 from __future__ import annotations
 
 import os
-import random
 import sys
 from dataclasses import dataclass
 from typing import TypeVar
 
-import numpy as np
 import torch
 
-from .train import pick_device
+from .runtime import pick_device, seed_everything
 
 QUICK_ENV = "DCGAN_QUICK"
 T = TypeVar("T")
@@ -48,13 +46,6 @@ class Session:
             text += ("\nNo GPU: in Colab choose Runtime > Change runtime type > T4 GPU, "
                      "then run this notebook again.")
         return text
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and all GPUs)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def setup(seed: int = 0, quick: bool | None = None) -> Session:

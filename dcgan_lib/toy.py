@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .losses import discriminator_loss, generator_loss
 from .models import frozen
 
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
@@ -113,19 +114,6 @@ class ToyGANResult:
         """Return n fresh fake points, shape (n, data_dim)."""
         z = torch.randn(n, self.generator.nz, generator=torch.Generator().manual_seed(seed))
         return self.generator(z)
-
-
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Return -V(D, G) estimated on a batch: BCE with 'real' = 1 and 'fake' = 0."""
-    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
-
-
-def generator_loss(fake_logits: torch.Tensor, saturating: bool = False) -> torch.Tensor:
-    """Return G's loss: -log D(G(z)) (non-saturating, default) or log(1 - D(G(z))) (minimax)."""
-    if saturating:
-        return -F.softplus(fake_logits).mean()   # log(1 - sigmoid(a)) = -softplus(a)
-    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 
 def _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, saturating):

@@ -1,11 +1,35 @@
-"""Shared fixtures: tiny configs and data so every test runs in seconds on a CPU."""
+"""Shared fixtures and helpers: the repository root, the _toc.yml pages, the tools/ scripts,
+and tiny configs and data so every test runs in seconds on a CPU."""
 from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
+import yaml
 
+from dcgan_lib import TrainConfig
 from dcgan_lib.data import InMemoryImages
-from dcgan_lib.train import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def toc_pages(root: Path = ROOT, with_root: bool = False) -> list[str]:
+    """The pages of root/_toc.yml in order, e.g. ['chapters/00_preface', ...]; 'intro' first
+    when with_root."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    pages = [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+    return [toc["root"], *pages] if with_root else pages
+
+
+def load_tool(name: str) -> ModuleType:
+    """Import tools/NAME.py (the tools are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,9 @@ import torch
 from torch import nn
 
 from dcgan_lib.__main__ import main
-from dcgan_lib.bench import TABLE_COLUMNS, count_step_flops, format_table, run_bench, variant_config
+from dcgan_lib.perf import TABLE_COLUMNS, count_step_flops, format_table, run_bench, variant_config
 from dcgan_lib.models import Discriminator, Generator
-from dcgan_lib.train import TrainConfig
+from dcgan_lib import TrainConfig
 
 
 def conv_flops(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[float, tuple[int, ...]]:
@@ -86,7 +86,7 @@ def test_combined_variant_switches_on_every_feature_the_device_has():
 
 
 def test_quality_check_scores_every_variant_and_seed_and_skips_cuda_only_ones():
-    from dcgan_lib.bench import quality_check
+    from dcgan_lib.perf import quality_check
     rows = quality_check(("resident", "channels_last", "bf16"), seeds=(0, 1), steps=2, width=8, batch=16,
                          samples=100, device="cpu")
     assert [(row["variant"], row["seed"]) for row in rows] == [
@@ -96,12 +96,12 @@ def test_quality_check_scores_every_variant_and_seed_and_skips_cuda_only_ones():
 
 
 def test_quality_command_passes_the_number_of_seeds_and_writes_json(tmp_path, monkeypatch, capsys):
-    import dcgan_lib.bench as bench
+    import dcgan_lib.perf.quality as quality
     calls = []
     def fake_quality_check(variants, seeds, steps, device):
         calls.append((variants, seeds, steps))
         return [{"variant": v, "seed": s, "fid": 1.0} for v in variants for s in seeds]
-    monkeypatch.setattr(bench, "quality_check", fake_quality_check)
+    monkeypatch.setattr(quality, "quality_check", fake_quality_check)
     path = tmp_path / "quality.json"
     assert main(["bench", "--quality", "--quality-seeds", "3", "--quality-steps", "7", "--device", "cpu",
                  "--json", str(path)]) == 0

@@ -27,8 +27,8 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 import yaml
+from conftest import ROOT, toc_pages
 
-ROOT = Path(__file__).resolve().parents[1]
 BOOK_ROOT = Path(os.environ.get("DCGAN_BOOK_ROOT", ROOT)).resolve()
 HTML = BOOK_ROOT / "_build" / "html"
 SCREENSHOTS = BOOK_ROOT / "_build" / "screenshots"
@@ -49,8 +49,7 @@ pytestmark = pytest.mark.skipif(
 
 def toc_documents() -> list[str]:
     """Every page of the book in _toc.yml order, e.g. ['intro', 'chapters/00_preface', ...]."""
-    toc = yaml.safe_load((BOOK_ROOT / "_toc.yml").read_text())
-    return [toc["root"]] + [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+    return toc_pages(BOOK_ROOT, with_root=True)
 
 
 def expected_colab_url(document: str) -> str:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT, toc_pages
 
-ROOT = Path(__file__).resolve().parent.parent
 REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 
@@ -21,11 +21,6 @@ if "google.colab" in sys.modules:
 from dcgan_lib import setup
 session = setup(seed=0)
 session'''
-
-
-def toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
 
 
 def cells(path: Path) -> list[dict]:
@@ -68,7 +63,7 @@ def test_chapter_has_objectives_summary_and_exercises(path):
 
 
 def test_every_chapter_is_in_the_table_of_contents_and_every_entry_exists():
-    entries = toc_files()
+    entries = toc_pages()
     for path in CHAPTERS:
         assert f"chapters/{path.stem}" in entries
     for entry in entries:

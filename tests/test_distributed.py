@@ -20,7 +20,7 @@ WORKER = textwrap.dedent('''
     import torch.distributed as dist
     from dcgan_lib.data import InMemoryImages
     from dcgan_lib.distributed import parameters_digest
-    from dcgan_lib.train import TrainConfig, train
+    from dcgan_lib import TrainConfig, train
 
     out, compile = Path(sys.argv[1]), sys.argv[2] == "compile"
     images = torch.rand(64, 1, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from dcgan_lib.classifier import CLASSIFIER_PATH
+from dcgan_lib.mnist_classifier import CLASSIFIER_PATH
 from dcgan_lib.data import load_mnist5k
 from dcgan_lib.metrics import (check_images, classifier_score, distances_from_features, extract_features,
                                feature_extractor,

@@ -4,8 +4,7 @@ import tomllib
 from pathlib import Path
 
 import yaml
-
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
 
 
 def _name(requirement: str) -> str:
@@ -42,7 +41,7 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
     assert conda_requirements() == pip_requirements()
 
 
-def test_torch_is_pinned_as_developers_md_requires():
+def test_make_installs_the_tested_torch_and_jupyter_book_versions():
     assert pip_requirements()["torch"] == "==2.14.1"
     assert pip_requirements()["torchvision"] == "==0.29.1"
     assert pip_requirements()["jupyter-book"] in (">=1.0.4.post1,<2", "<2,>=1.0.4.post1")

@@ -2,25 +2,19 @@
 `make student` (tools/make_student.py) writes notebooks without the solutions."""
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
+from conftest import ROOT, load_tool, toc_pages
 
-ROOT = Path(__file__).resolve().parents[1]
-SPEC = importlib.util.spec_from_file_location("make_student", ROOT / "tools" / "make_student.py")
-make_student = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(make_student)
+make_student = load_tool("make_student")
 
 
 def toc_notebooks() -> list[Path]:
     """The chapter notebooks listed in _toc.yml that exist (the book build catches missing ones)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
-    return [ROOT / f"{name}.ipynb" for name in files if (ROOT / f"{name}.ipynb").exists()]
+    return [ROOT / f"{name}.ipynb" for name in toc_pages() if (ROOT / f"{name}.ipynb").exists()]
 
 
 def fabricated_notebook() -> nbformat.NotebookNode:

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 
 from dcgan_lib.__main__ import main as cli_main
 from dcgan_lib.models import Discriminator, Generator, frozen
-from dcgan_lib.train import (CheckpointError, TrainConfig, TrainingDiverged, _Run, export_checkpoint,
-                             load_checkpoint, load_discriminator, load_generator, pick_device, train)
+from dcgan_lib import (CheckpointError, TrainConfig, Trainer, TrainingDiverged, export_checkpoint,
+                       load_checkpoint, load_discriminator, load_generator, pick_device, train)
 
 
 def _states_equal(a: dict, b: dict) -> bool:
@@ -123,7 +123,7 @@ def test_export_keeps_models_and_drops_optimisers(tmp_path, tiny_config, tiny_da
 
 
 def test_g_step_computes_no_gradient_for_d(tiny_config, tiny_dataset):
-    run = _Run(tiny_config, tiny_dataset, out_dir=None, resume=False)
+    run = Trainer(tiny_config, tiny_dataset)
     accumulated = {name: 0 for name, _ in run.D.named_parameters()}
     for name, p in run.D.named_parameters():
         p.register_post_accumulate_grad_hook(lambda _, name=name: accumulated.__setitem__(name, accumulated[name] + 1))

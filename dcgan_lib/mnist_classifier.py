@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 
 from .data import DATA_DIR
-from .storage import read_state, restore_module
+from .checkpoints import read_state, restore_module
 
 CLASSIFIER_PATH = DATA_DIR / "mnist_classifier.pt"
 CLASSIFIER_IMAGE_SIZE = 32  # mnist5k loaded at 32x32, the size of the course's MNIST GANs
@@ -51,23 +51,6 @@ class MnistClassifier(nn.Module):
         return self.head(self.embed(self.body(images)))
 
 
-class FeatureExtractor(nn.Module):
-    """Wrap the classifier so that forward() returns features (N, 64), as torchmetrics expects."""
-
-    num_features = FEATURE_DIM
-
-    def __init__(self, classifier: MnistClassifier):
-        super().__init__()
-        self.classifier = classifier.eval()
-
-    def train(self, mode: bool = True) -> "FeatureExtractor":
-        # stay in eval mode: BatchNorm must use its stored statistics, never the batch's
-        return super().train(False)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.classifier.features(images.float())
-
-
 def load_mnist_classifier(path: str | Path | None = None, device: str | torch.device = "cpu") -> MnistClassifier:
     """Return the shipped MNIST classifier (data/mnist_classifier.pt) in eval mode on device."""
     path = Path(path or CLASSIFIER_PATH)
@@ -82,7 +65,13 @@ def load_mnist_classifier(path: str | Path | None = None, device: str | torch.de
 
 def stratified_split(labels: torch.Tensor, test_per_class: int = 100, seed: int = 0
                      ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split indices into (train, test) with test_per_class images of every class in test; fixed by seed."""
+    """Split indices into (train, test) with test_per_class images of every class in test; fixed by seed.
+
+    Why a second split beside features.few_label_split (scikit-learn's, chapter 9): this one
+    chose the 1,000 digits the shipped classifier never saw and every FID of the book is
+    measured against (metrics.mnist_split). Drawing them with the other helper would give
+    other digits, and so a retrained classifier and new numbers throughout.
+    """
     generator = torch.Generator().manual_seed(seed)
     test = []
     for label in labels.unique().tolist():

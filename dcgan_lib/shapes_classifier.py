@@ -1,20 +1,25 @@
-"""A small CNN that reads the factors of a synthetic-shapes image: shape, colour, size, x, y.
+"""Reading synthetic-shapes images: a CNN for their factors, and a pixel test for one clean shape.
 
 The factors of synthetic-shapes are known, so a classifier trained on real shapes tells us
 what a generated image shows. Chapter 7 uses it to measure what a walk in z-space changes
 and whether vector arithmetic lands on the intended concept. One shared convolutional
 trunk, one linear head per factor. data/train_factor_classifier.py trains the shipped
 weights in data/shapes_factor_classifier.pt (test accuracy in data/README.md).
+
+``clean_shape_mask`` needs no network: it asks whether an image shows one connected blob of
+one palette colour on black, as every real image does. tests/test_pretrained.py scores the
+shipped shapes generator with it.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
+from .checkpoints import read_state, restore_module
 from .data import COLOURS, DATA_DIR, FACTOR_LEVELS, FACTOR_NAMES, SHAPES
-from .storage import read_state, restore_module
 
 CLASSIFIER_FORMAT = 1
 CLASSIFIER_PATH = DATA_DIR / "shapes_factor_classifier.pt"
@@ -136,3 +141,61 @@ def describe(labels: dict[str, torch.Tensor], index: int, factors=("colour", "sh
         level = int(labels[name][index])
         words.append(LEVEL_NAMES[name][level] if level >= 0 else "?")
     return " ".join(words)
+
+
+# ----------------------------------------------------------------------------- clean shapes
+
+PALETTE = torch.tensor(list(COLOURS.values()), dtype=torch.float32) / 255  # (4, 3) in [0, 1]
+PALETTE_HUE = PALETTE / PALETTE.amax(dim=1, keepdim=True)  # each colour / its brightest channel
+
+
+def clean_shape_mask(images: torch.Tensor, foreground: float = 0.35, purity: float = 0.9,
+                     dark_background: float = 0.1) -> torch.Tensor:
+    """Return a bool (N,), True where an RGB image in [-1, 1] (N, 3, H, W) shows one clean shape.
+
+    Clean: the foreground (pixels whose brightest channel exceeds `foreground`, in [0, 1]) is
+    one connected blob (the largest component holds 95% of it); at least `purity` of its pixels
+    have the hue of the same palette colour (compared after dividing by the brightest channel,
+    so that dim antialiased edges keep their hue); and the background away from the blob is
+    dark (mean brightness below `dark_background`). Real synthetic-shapes images all pass.
+    """
+    pixels = images.detach().float().cpu().add(1).div(2).clamp(0, 1)
+    brightness = pixels.amax(dim=1)  # (N, H, W)
+    hue = pixels / brightness.clamp_min(1e-6)[:, None]
+    distance = (hue[:, None] - PALETTE_HUE[None, :, :, None, None]).norm(dim=2)  # (N, 4, H, W)
+    nearest, close = distance.argmin(dim=1), distance.amin(dim=1) < 0.35
+    clean = []
+    for mask, colours, near, bright in zip((brightness > foreground).numpy(), nearest, close,
+                                           brightness):
+        clean.append(_one_blob(mask) and _one_colour(colours[mask], near[mask], purity)
+                     and _dark_outside(mask, bright, dark_background))
+    return torch.tensor(clean)
+
+
+def _one_blob(mask: np.ndarray) -> bool:
+    from scipy import ndimage
+    if mask.sum() < 4:
+        return False
+    components, _ = ndimage.label(mask)
+    return np.bincount(components.ravel())[1:].max() >= 0.95 * mask.sum()
+
+
+def _one_colour(colours: torch.Tensor, near: torch.Tensor, purity: float) -> bool:
+    dominant = colours.mode().values
+    return ((colours == dominant) & near).float().mean().item() >= purity
+
+
+def _dark_outside(mask: np.ndarray, brightness: torch.Tensor, limit: float) -> bool:
+    from scipy import ndimage
+    outside = ~torch.from_numpy(ndimage.binary_dilation(mask, iterations=2))
+    return not outside.any() or brightness[outside].mean().item() < limit
+
+
+def dominant_colours(images: torch.Tensor) -> torch.Tensor:
+    """Return the palette index (N,) nearest to the mean hue of each image's bright pixels."""
+    pixels = images.detach().float().cpu().add(1).div(2).clamp(0, 1)
+    brightness = pixels.amax(dim=1, keepdim=True)
+    weights = (brightness > 0.35).float()
+    mean_rgb = (pixels * weights).sum(dim=(2, 3)) / weights.sum(dim=(2, 3)).clamp_min(1)
+    hue = mean_rgb / mean_rgb.amax(dim=1, keepdim=True).clamp_min(1e-6)
+    return torch.cdist(hue, PALETTE_HUE).argmin(dim=1)

@@ -1,10 +1,12 @@
+import numpy as np
 import pytest
 import torch
 
-from dcgan_lib.data import FACTOR_LEVELS, FACTOR_NAMES, SyntheticShapes
-from dcgan_lib.factors import (CLASSIFIER_PATH, FactorClassifier, describe, factor_accuracy,
-                               factor_probabilities, load_factor_classifier, parse_concept,
-                               predict_factors, save_factor_classifier)
+from dcgan_lib.data import FACTOR_LEVELS, FACTOR_NAMES, SyntheticShapes, render_shape
+from dcgan_lib.shapes_classifier import (CLASSIFIER_PATH, FactorClassifier, clean_shape_mask,
+                                         describe, dominant_colours, factor_accuracy,
+                                         factor_probabilities, load_factor_classifier,
+                                         parse_concept, predict_factors, save_factor_classifier)
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +71,20 @@ def test_concepts_are_parsed_and_described_in_words():
     labels = {"colour": torch.tensor([3, -1]), "shape": torch.tensor([1, 1])}
     assert describe(labels, 0) == "yellow circle"
     assert describe(labels, 1) == "? circle"
+
+
+def test_clean_shape_mask_rejects_two_shapes_grey_and_mixed_colours():
+    def draw(*shapes):  # (shape, colour, radius, x, y) each; overlapping pixels add up
+        pixels = sum(render_shape(*shape).astype(np.int32) for shape in shapes)
+        return torch.from_numpy(np.clip(pixels, 0, 255)).float()[None] / 127.5 - 1
+    one = draw((0, 0, 0.2, 0.5, 0.5))
+    two_blobs = draw((0, 0, 0.12, 0.25, 0.25), (1, 0, 0.12, 0.75, 0.75))
+    two_colours = draw((0, 0, 0.2, 0.4, 0.5), (0, 1, 0.2, 0.6, 0.5))
+    grey = one.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)
+    assert clean_shape_mask(one).all()
+    assert not clean_shape_mask(torch.cat([two_blobs, two_colours, grey])).any()
+
+
+def test_dominant_colour_reads_the_true_colour_of_real_shapes():
+    shapes = SyntheticShapes(200, 32, seed=5)
+    assert torch.equal(dominant_colours(shapes.images), shapes.labels[:, 1])

@@ -1,0 +1,21 @@
+"""Self-checks a student runs on their own code, e.g. `check_generator(MyGenerator)`.
+
+Each check builds small inputs, runs the student's module or function and compares it
+with the paper's recipe (Radford et al., 2015) and the course library. On success it
+returns a `CheckReport` (a notebook shows it as a short list of what passed); on the
+first problem it raises `CheckFailed`, an AssertionError whose message says what is
+wrong and gives a hint for the fix. Checks never touch the caller's random state.
+
+Conventions checked (the same as dcgan_lib.models and dcgan_lib.train):
+* G maps z of shape (N, nz, 1, 1) or (N, nz) to images (N, nc, S, S) in [-1, 1] (Tanh);
+* D maps images (N, nc, S, S) to raw logits of shape (N,): no Sigmoid, the loss applies it;
+* losses take logits: `d_loss(real_logits, fake_logits)`, `g_loss(fake_logits)`;
+* weights start from N(0, 0.02) (paper, section 4).
+"""
+from .losses import check_d_loss, check_g_loss
+from .networks import check_discriminator, check_generator
+from .report import CheckFailed, CheckReport
+from .sizes import check_output_size, torch_output_size
+
+__all__ = ["CheckFailed", "CheckReport", "check_d_loss", "check_discriminator", "check_g_loss",
+           "check_generator", "check_output_size", "torch_output_size"]

@@ -1,0 +1,40 @@
+"""The mistakes a user can fix, one class each; every message names the fix.
+
+The command line prints these as one line, ``error: <message>``, without a traceback
+(``--debug`` shows it); any other exception is a bug in the course and keeps its
+traceback. Each class also derives from the built-in exception a caller would expect
+(ValueError for a bad setting, FileNotFoundError for missing data).
+"""
+from __future__ import annotations
+
+
+class CourseError(Exception):
+    """A problem the user can fix; the message says how."""
+
+
+class ConfigError(CourseError, ValueError):
+    """A setting that cannot work: out of range, unknown, or unsupported on this device."""
+
+
+class DatasetError(CourseError, FileNotFoundError):
+    """A dataset that is missing, empty or could not be downloaded."""
+
+
+class CheckpointError(CourseError, RuntimeError):
+    """A checkpoint or weights file that cannot be used: missing, corrupt, foreign or mismatched."""
+
+
+class TrainingDiverged(CourseError, RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class TrainingInterrupted(CourseError):
+    """SIGINT or SIGTERM stopped training after a whole step; the checkpoint holds that step.
+
+    ``signal_number`` is the signal, ``step`` the last finished step and
+    ``checkpoint_path`` where it was saved (None when the run had no out_dir).
+    """
+
+    def __init__(self, message: str, signal_number: int, step: int, checkpoint_path=None):
+        super().__init__(message)
+        self.signal_number, self.step, self.checkpoint_path = signal_number, step, checkpoint_path

@@ -1,0 +1,100 @@
+"""Where a run executes: the device, seeding, mixed precision, and stopping cleanly on a signal.
+
+Small helpers the training loop and the chapters call, so that the training step itself
+reads as the paper's recipe. Chapter 5 explains precision and devices.
+"""
+from __future__ import annotations
+
+import contextlib
+import random
+import signal
+import threading
+
+import numpy as np
+import torch
+
+from .errors import ConfigError
+
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def pick_device(preference: str = "auto") -> torch.device:
+    """Return cuda if available, else mps, else cpu; or the named device if it is there. Chapter 0."""
+    if preference == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(preference)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {preference!r} was asked for but no CUDA GPU is visible; "
+                          f"use device 'auto' or 'cpu' (on Colab: Runtime > Change runtime type)")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None)
+                                     and torch.backends.mps.is_available()):
+        raise ConfigError("device 'mps' was asked for but this machine has no Apple GPU; "
+                          "use device 'auto' or 'cpu'")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and all GPUs)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def check_precision(device: torch.device, precision: str) -> None:
+    """Raise ConfigError if `device` cannot run `precision` (fp32, bf16 or fp16 autocast)."""
+    if precision == "fp32":
+        return
+    if device.type != "cuda":
+        raise ConfigError(f"precision={precision!r} needs a CUDA GPU (device is {device.type}); "
+                          f"use fp32")
+    if precision == "bf16" and not torch.cuda.is_bf16_supported():
+        raise ConfigError(f"this GPU ({torch.cuda.get_device_name(device)}) has no bf16; "
+                          f"use precision fp16 (with loss scaling) or fp32")
+
+
+def precision_context(device: torch.device, precision: str):
+    """The autocast context of a forward pass: none for fp32, bf16 or fp16 autocast on CUDA."""
+    check_precision(device, precision)
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=AUTOCAST_DTYPES[precision])
+
+
+class StopSignals:
+    """Inside the block, SIGINT and SIGTERM only set ``received`` (the signal number).
+
+    The training loop looks at it after every step, so a stop always falls between two whole
+    steps and the checkpoint it writes resumes exactly. After the first signal the previous
+    handlers are back: a second Ctrl-C interrupts at once. Outside the main thread (where
+    Python cannot install handlers) the block does nothing.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.received: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def _handle(self, signal_number: int, _frame) -> None:
+        self.received = signal_number
+        self._restore()
+
+    def _restore(self) -> None:
+        for number, handler in self._previous.items():
+            # None: a handler installed outside Python; the default is the closest we can restore
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        self._previous = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {number: signal.getsignal(number) for number in self.SIGNALS}
+            for number in self.SIGNALS:
+                signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._restore()
