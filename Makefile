@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export DCGAN_QUICK ?= 1
 export PYTHONHASHSEED ?= 0
 
-.PHONY: book test unit nbval student clean browser chromium
+.PHONY: book test lint unit nbval student clean browser chromium
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,13 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "The book is in _build/html/index.html"
 
-# unit tests, every chapter under nbval, then the built book in a real browser
-test: unit nbval browser
+# lint, unit tests, every chapter under nbval, then the built book in a real browser
+test: lint unit nbval browser
+
+# ruff's settings are in pyproject.toml (the notebooks are not linted here)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q --ignore=tests/test_book_browser.py

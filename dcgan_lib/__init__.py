@@ -1,34 +1,114 @@
 """dcgan_lib: the small PyTorch library behind the DCGAN course. Notebooks import from here."""
-from .checkpoints import (export_checkpoint, load_checkpoint, load_discriminator, load_generator,
-                          pretrained_path)
-from .checks import (CheckFailed, check_d_loss, check_discriminator, check_g_loss,
-                     check_generator, check_output_size)
+
+from .checkpoints import (
+    export_checkpoint,
+    load_checkpoint,
+    load_discriminator,
+    load_generator,
+    pretrained_path,
+)
+from .checks import (
+    CheckFailed,
+    check_d_loss,
+    check_discriminator,
+    check_g_loss,
+    check_generator,
+    check_output_size,
+)
 from .config import TrainConfig
 from .data import SyntheticShapes, load_dataset, stack_dataset, to_uint8
-from .errors import (CheckpointError, ConfigError, CourseError, DatasetError, TrainingDiverged,
-                     TrainingInterrupted)
-from .features import (channel_correlations, discriminator_features, few_label_split,
-                       generate_with_dropped_channels, guided_backprop, kmeans_features,
-                       linear_svm_accuracy, mask_correlations, object_fraction,
-                       strongest_channels)
-from .latent import (arithmetic, arithmetic_success, arithmetic_trials, concept_vector,
-                     interpolate, interpolation_grid, interpolation_path, label_changes,
-                     largest_step_share, lerp, match_rate, pick_concept_z, random_like_norm,
-                     sample_and_label, slerp, step_changes)
+from .errors import (
+    CheckpointError,
+    ConfigError,
+    CourseError,
+    DatasetError,
+    TrainingDiverged,
+    TrainingInterrupted,
+)
+from .features import (
+    channel_correlations,
+    generate_with_dropped_channels,
+    guided_backprop,
+    mask_correlations,
+    object_fraction,
+    strongest_channels,
+)
+from .latent import (
+    arithmetic,
+    arithmetic_success,
+    arithmetic_trials,
+    concept_vector,
+    interpolate,
+    interpolation_grid,
+    interpolation_path,
+    label_changes,
+    largest_step_share,
+    lerp,
+    match_rate,
+    pick_concept_z,
+    random_like_norm,
+    sample_and_label,
+    slerp,
+    step_changes,
+)
 from .losses import discriminator_loss, generator_loss
-from .metrics import (MnistClassifier, class_probabilities, classifier_score, extract_features,
-                      fid_kid, load_mnist_classifier, mnist_split, nearest_neighbours)
-from .models import (Discriminator, Generator, build_models, count_parameters, init_weights,
-                     sample_z)
+from .memorisation import nearest_neighbours
+from .metrics import (
+    MnistClassifier,
+    class_probabilities,
+    classifier_score,
+    extract_features,
+    fid_kid,
+    load_mnist_classifier,
+    mnist_split,
+)
+from .models import (
+    Discriminator,
+    Generator,
+    build_models,
+    count_parameters,
+    init_weights,
+    sample_z,
+)
 from .notebook import setup
+from .probes import (
+    discriminator_features,
+    few_label_split,
+    kmeans_features,
+    linear_svm_accuracy,
+)
 from .runtime import pick_device, seed_everything
-from .shapes_classifier import (LEVEL_NAMES, FactorClassifier, clean_shape_mask, describe,
-                                factor_accuracy, factor_probabilities, load_factor_classifier,
-                                parse_concept, predict_factors)
-from .toy import (ToyDiscriminator, ToyGenerator, fit_discriminator, fraction_near_modes,
-                  gaussian_1d, gaussian_pdf, generator_criterion, generator_loss_curves, jsd,
-                  kl_divergence, modes_covered, optimal_discriminator, ring_centres,
-                  ring_of_gaussians, train_toy_gan, value_function)
+from .shapes_classifier import (
+    LEVEL_NAMES,
+    FactorClassifier,
+    clean_shape_mask,
+    describe,
+    factor_accuracy,
+    factor_probabilities,
+    load_factor_classifier,
+    parse_concept,
+    predict_factors,
+)
+from .theory import (
+    gaussian_pdf,
+    generator_criterion,
+    generator_loss_curves,
+    jsd,
+    kl_divergence,
+    optimal_discriminator,
+    value_function,
+)
+from .toy import (
+    ToyDiscriminator,
+    ToyGenerator,
+    fit_discriminator,
+    fraction_near_modes,
+    gaussian_1d,
+    modes_covered,
+    ring_centres,
+    ring_of_gaussians,
+    train_toy_gan,
+)
 from .train import Trainer, TrainResult, history_summary, train
 from .viz import animated_gif_html, plot_history, show_images
 

@@ -6,6 +6,7 @@ status 2; ``--debug`` shows the traceback as well. A bug in the course keeps its
 Ctrl-C or SIGTERM during training saves the checkpoint at the last whole step and exits with
 128 + the signal number (130, 143), printing the command that resumes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,12 +34,21 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         flag = "--" + f.name.replace("_", "-")
         default = f.default if f.default is not MISSING else None
         if f.type in (bool, "bool"):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
-                                help=f"{f.metadata['help']} (default: {default})")
+            parser.add_argument(
+                flag,
+                action=argparse.BooleanOptionalAction,
+                default=default,
+                help=f"{f.metadata['help']} (default: {default})",
+            )
         else:
             kind = {"int": int, "float": float, "str": str}.get(str(f.type), type(default))
-            parser.add_argument(flag, type=kind, default=default, metavar=f.name.upper(),
-                                help=f"{f.metadata['help']} (default: {default!r})")
+            parser.add_argument(
+                flag,
+                type=kind,
+                default=default,
+                metavar=f.name.upper(),
+                help=f"{f.metadata['help']} (default: {default!r})",
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,14 +58,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                         help="show tracebacks of errors too")
+        sub.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show tracebacks of errors too",
+        )
         return sub
+
     train = command("train", "train a DCGAN (resumes from OUT/checkpoint.pt)")
-    train.add_argument("--out", type=Path, required=True,
-                       help="folder for samples/ and checkpoint.pt")
-    train.add_argument("--no-resume", action="store_true",
-                       help="start over even if OUT/checkpoint.pt exists (it is overwritten)")
+    train.add_argument(
+        "--out", type=Path, required=True, help="folder for samples/ and checkpoint.pt"
+    )
+    train.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="start over even if OUT/checkpoint.pt exists (it is overwritten)",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_config_options(train)
     export = command("export", "write a small copy of a checkpoint (no optimiser state)")
@@ -64,9 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--half", action="store_true", help="store weights as float16")
     download = command("download", "download a torchvision dataset")
     download.add_argument("dataset", choices=["mnist", "fashion-mnist", "cifar10", "celeba"])
-    download.add_argument("--root", type=Path, default=None,
-                          help="where to put it (default ~/dcgan_datasets)")
+    download.add_argument(
+        "--root", type=Path, default=None, help="where to put it (default ~/dcgan_datasets)"
+    )
     from .perf import add_bench_options
+
     add_bench_options(command("bench", "measure training throughput of the speed features"))
     return parser
 
@@ -74,12 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
 def run_train(args, argv: list[str]) -> int:
     from .distributed import finish_distributed
     from .train import train
+
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     try:
-        result = train(config, out_dir=args.out, resume=not args.no_resume,
-                       progress=not args.quiet)
+        result = train(
+            config, out_dir=args.out, resume=not args.no_resume, progress=not args.quiet
+        )
     except TrainingInterrupted as stop:
-        if stop.checkpoint_path is not None:
+        if stop.checkpoint_path is not None:  # the same command without --no-resume resumes
             resume = [a for a in argv if a != "--no-resume"]
             stop.args = (f"{stop}\nresume with: {shlex.join(PROG.split() + resume)}",)
         raise
@@ -99,16 +122,19 @@ def run_command(args, argv: list[str]) -> int:
         return run_train(args, argv)
     if args.command == "export":
         from .checkpoints import export_checkpoint
+
         path = export_checkpoint(args.source, args.target, half=args.half)
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
     elif args.command == "download":
         from .data import load_dataset
+
         dataset = load_dataset(args.dataset, root=args.root, download=True)
         print(f"{args.dataset}: {len(dataset)} images ready")
     elif args.command == "bench":
         import json
 
         from .perf import bench_from_args, format_table
+
         result = bench_from_args(args)
         print(result["meta"])
         for row in result.get("quality", []):

@@ -10,11 +10,13 @@ torch.load fails in many ways (a truncated download, a garbled file, a pickle th
 here turns all of them into one CheckpointError whose message names the file and the fix,
 instead of a traceback from deep inside torch. Chapter 5.
 """
+
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -24,13 +26,21 @@ from .data import DATA_DIR
 from .errors import CheckpointError
 from .models import Discriminator, Generator, build_models
 
+if TYPE_CHECKING:
+    from .train import Trainer
+
 CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_FORMAT = 1
 _REMAKE = "re-export it with `python -m dcgan_lib export`, or train it again"
 
 
-def read_state(path: str | Path, kind: str, fix: str, required: dict | None = None,
-               map_location: str | torch.device = "cpu") -> dict:
+def read_state(
+    path: str | Path,
+    kind: str,
+    fix: str,
+    required: dict | None = None,
+    map_location: str | torch.device = "cpu",
+) -> dict:
     """torch.load(path, weights_only=True), checked to be a dict holding every key of `required`.
 
     `required` maps key -> the value it must have (None: any value). `kind` says what the
@@ -41,28 +51,50 @@ def read_state(path: str | Path, kind: str, fix: str, required: dict | None = No
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # torch raises several types for truncated or garbled files
-        raise CheckpointError(f"{path} is not a readable {kind} ({type(error).__name__}: "
-                              f"{str(error)[:200]}); {fix}") from error
-    wrong = [key if value is None else f"{key} (should be {value!r})"
-             for key, value in (required or {}).items()
-             if not isinstance(state, dict) or key not in state
-             or (value is not None and state[key] != value)]
+        raise CheckpointError(
+            f"{path} is not a readable {kind} ({type(error).__name__}: {str(error)[:200]}); {fix}"
+        ) from error
+    wrong = [
+        key if value is None else f"{key} (should be {value!r})"
+        for key, value in (required or {}).items()
+        if not isinstance(state, dict)
+        or key not in state
+        or (value is not None and state[key] != value)
+    ]
     if wrong:
-        raise CheckpointError(f"{path} is not a {kind} (missing or unexpected: "
-                              f"{', '.join(wrong)}); {fix}")
+        raise CheckpointError(
+            f"{path} is not a {kind} (missing or unexpected: {', '.join(wrong)}); {fix}"
+        )
     return state
 
 
-def restore_module(module: nn.Module, state_dict: dict, path: str | Path, kind: str,
-                   fix: str) -> nn.Module:
+def rebuild_hint(script: str) -> str:
+    """What to do about a bad weights file that data/SCRIPT rebuilds."""
+    return f"re-create it with `python data/{script}` (or restore it with `git checkout data/`)"
+
+
+def read_shipped_weights(path: Path, kind: str, script: str, required: dict) -> dict:
+    """read_state for a weights file the repository ships in data/ and data/SCRIPT rebuilds."""
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing; it ships with the course repository. Re-create it with "
+            f"`python data/{script}` (a few minutes on a CPU)"
+        )
+    return read_state(path, kind, rebuild_hint(script), required=required)
+
+
+def restore_module(
+    module: nn.Module, state_dict: dict, path: str | Path, kind: str, fix: str
+) -> nn.Module:
     """module.load_state_dict(state_dict), with a CheckpointError naming `fix` for bad weights."""
     try:
         module.load_state_dict(state_dict)
     except (RuntimeError, TypeError, AttributeError) as error:
         text = str(error).strip()
         first_line = text.splitlines()[0][:300] if text else type(error).__name__
-        raise CheckpointError(f"{path} does not hold the weights of this {kind} ({first_line}); "
-                              f"{fix}") from error
+        raise CheckpointError(
+            f"{path} does not hold the weights of this {kind} ({first_line}); {fix}"
+        ) from error
     return module
 
 
@@ -79,25 +111,81 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     """Read a checkpoint with weights_only=True; raise CheckpointError naming the fix. Chapter 5."""
     path = Path(path)
     if not path.exists():
-        raise CheckpointError(f"no checkpoint at {path}; train one with "
-                              f"`python -m dcgan_lib train --out {path.parent}`")
-    return read_state(path, "dcgan_lib checkpoint", "delete it or point to another file",
-                      required={"format": CHECKPOINT_FORMAT, "config": None, "nc": None},
-                      map_location=map_location)
+        raise CheckpointError(
+            f"no checkpoint at {path}; train one with "
+            f"`python -m dcgan_lib train --out {path.parent}`"
+        )
+    return read_state(
+        path,
+        "dcgan_lib checkpoint",
+        "delete it or point to another file",
+        required={"format": CHECKPOINT_FORMAT, "config": None, "nc": None},
+        map_location=map_location,
+    )
 
 
 def config_mismatches(saved: dict, config: TrainConfig) -> list[str]:
     """Return 'field: saved -> requested' for every field that forbids resuming."""
     requested = asdict(config)
-    return [f"{name}={saved.get(name)!r} in the checkpoint but {requested[name]!r} requested"
-            for name in requested
-            if name not in RESUMABLE_FIELDS and saved.get(name) != requested[name]]
+    return [
+        f"{name}={saved.get(name)!r} in the checkpoint but {requested[name]!r} requested"
+        for name in requested
+        if name not in RESUMABLE_FIELDS and saved.get(name) != requested[name]
+    ]
 
 
 def config_from_checkpoint(state: dict) -> TrainConfig:
     """The TrainConfig a checkpoint was trained with (fields this version lacks are dropped)."""
     known = {f.name for f in fields(TrainConfig)}
     return TrainConfig(**{k: v for k, v in state["config"].items() if k in known})
+
+
+def trainer_state(trainer: Trainer) -> dict:
+    """Everything a checkpoint holds for a Trainer to continue bit for bit."""
+    rng = {"torch": torch.get_rng_state(), "noise": trainer.noise_rng.get_state()}
+    if trainer.device.type == "cuda":
+        rng["cuda"] = torch.cuda.get_rng_state(trainer.device)
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "config": asdict(trainer.config),
+        "step": trainer.step,
+        "nc": trainer.nc,
+        "generator": trainer.G.state_dict(),
+        "discriminator": trainer.D.state_dict(),
+        "g_optimizer": trainer.g_optimizer.state_dict(),
+        "d_optimizer": trainer.d_optimizer.state_dict(),
+        "scaler": trainer.scaler.state_dict(),
+        "rng": rng,
+        "history": trainer.history,
+        "fixed_noise": trainer.fixed_noise,
+    }
+
+
+def restore_trainer(trainer: Trainer, state: dict, path: Path) -> None:
+    """Put a checkpoint's state into a Trainer; refuse one written by a different config."""
+    mismatches = config_mismatches(state["config"], trainer.config)
+    if state.get("nc") != trainer.nc:
+        mismatches.append(
+            f"nc={state.get('nc')!r} in the checkpoint but the data has nc={trainer.nc}"
+        )
+    if mismatches:
+        raise CheckpointError(
+            f"{path} was written by a different config: {'; '.join(mismatches)}. Use the "
+            f"same config to resume, or a new out_dir (or resume=False / --no-resume) to "
+            f"start over"
+        )
+    trainer.G.load_state_dict(state["generator"])
+    trainer.D.load_state_dict(state["discriminator"])
+    trainer.g_optimizer.load_state_dict(state["g_optimizer"])
+    trainer.d_optimizer.load_state_dict(state["d_optimizer"])
+    trainer.scaler.load_state_dict(state["scaler"])
+    torch.set_rng_state(state["rng"]["torch"])
+    trainer.noise_rng.set_state(state["rng"]["noise"])
+    if "cuda" in state["rng"] and trainer.device.type == "cuda":
+        torch.cuda.set_rng_state(state["rng"]["cuda"], trainer.device)
+    trainer.step, trainer.history = state["step"], state["history"]
+    trainer.fixed_noise = state["fixed_noise"]
+    trainer.last_checkpoint = path
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
@@ -124,15 +212,27 @@ def pretrained_path(name: str) -> Path:
         available = sorted(p.stem for p in folder.glob("*.pt")) if folder.is_dir() else []
         raise CheckpointError(
             f"no pretrained checkpoint {name!r} in {folder}; available: "
-            f"{', '.join(available) or 'none'} (data/README.md says how each was trained)")
+            f"{', '.join(available) or 'none'} (data/README.md says how each was trained)"
+        )
     return path
 
 
 def export_checkpoint(source: str | Path, target: str | Path, half: bool = False) -> Path:
     """Write a small copy of a checkpoint (models, config, history; no optimiser state)."""
     state = load_checkpoint(source)
-    keep = {k: state[k] for k in ("format", "config", "step", "nc", "generator", "discriminator",
-                                  "history", "fixed_noise")}
+    keep = {
+        k: state[k]
+        for k in (
+            "format",
+            "config",
+            "step",
+            "nc",
+            "generator",
+            "discriminator",
+            "history",
+            "fixed_noise",
+        )
+    }
     if half:  # float16 halves the file; weights are cast back to float32 when loaded
         for key in ("generator", "discriminator"):
             keep[key] = {n: t.half() if t.is_floating_point() else t for n, t in keep[key].items()}

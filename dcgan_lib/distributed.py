@@ -13,6 +13,7 @@ processes. The noise z is sharded the same way. Only rank 0 logs, writes samples
 checkpoints. BatchNorm normalises each rank's share alone unless ``sync_batchnorm`` is set
 (SyncBatchNorm, CUDA only), which normalises over the global batch like one process does.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,6 +30,7 @@ TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 @dataclass(frozen=True)
 class DistributedContext:
     """Which process this is; the defaults describe a plain single-process run."""
+
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
@@ -46,8 +48,10 @@ class DistributedContext:
     def share(self, global_batch: int) -> slice:
         """This rank's contiguous rows of a global batch; raise if it does not divide evenly."""
         if global_batch % self.world_size:
-            raise ValueError(f"batch_size={global_batch} does not divide into {self.world_size} processes; "
-                             f"use a batch_size that is a multiple of the number of processes")
+            raise ValueError(
+                f"batch_size={global_batch} does not divide into {self.world_size} processes; "
+                f"use a batch_size that is a multiple of the number of processes"
+            )
         per_rank = global_batch // self.world_size
         return slice(self.rank * per_rank, (self.rank + 1) * per_rank)
 
@@ -66,22 +70,31 @@ def init_distributed(device: torch.device) -> DistributedContext:
     if not launched_by_torchrun():
         return DistributedContext(device=device)
     import torch.distributed as dist
+
     rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ["LOCAL_RANK"])
     if device.type == "cuda":
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
     elif device.type != "cpu":
-        raise ValueError(f"distributed training runs on cuda (nccl) or cpu (gloo), not {device.type}; "
-                         f"pass --device cuda or --device cpu")
+        raise ValueError(
+            f"distributed training runs on cuda (nccl) or cpu (gloo), not {device.type}; "
+            f"pass --device cuda or --device cpu"
+        )
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
-                                device_id=device if device.type == "cuda" else None)
+        dist.init_process_group(
+            "nccl" if device.type == "cuda" else "gloo",
+            device_id=device if device.type == "cuda" else None,
+        )
     return DistributedContext(rank, world_size, local_rank, device)
 
 
-def wrap_for_training(model: nn.Module, context: DistributedContext, compile: bool = False,
-                      sync_batchnorm: bool = False) -> nn.Module:
+def wrap_for_training(
+    model: nn.Module,
+    context: DistributedContext,
+    compile: bool = False,
+    sync_batchnorm: bool = False,
+) -> nn.Module:
     """Return the module the training step calls: DDP (and SyncBatchNorm) when distributed, compiled if asked.
 
     The parameters stay those of `model` (SyncBatchNorm reuses them), so optimisers built on
@@ -91,8 +104,10 @@ def wrap_for_training(model: nn.Module, context: DistributedContext, compile: bo
     if context.enabled:
         if sync_batchnorm:
             if context.device.type != "cuda":
-                raise ValueError("sync_batchnorm needs CUDA (SyncBatchNorm has no CPU kernel); "
-                                 "drop --sync-batchnorm on CPU")
+                raise ValueError(
+                    "sync_batchnorm needs CUDA (SyncBatchNorm has no CPU kernel); "
+                    "drop --sync-batchnorm on CPU"
+                )
             # replaces the BatchNorm children in place, keeping their parameters and statistics
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         device_ids = [context.device.index] if context.device.type == "cuda" else None
@@ -115,6 +130,7 @@ def skip_grad_sync(step_module: nn.Module):
 def parameters_digest(model: nn.Module, buffers: bool = False) -> str:
     """A SHA-256 of the module's parameters (and buffers if asked), bit for bit; equal replicas match."""
     import hashlib
+
     digest = hashlib.sha256()
     tensors = dict(model.named_parameters())
     if buffers:
@@ -128,5 +144,6 @@ def parameters_digest(model: nn.Module, buffers: bool = False) -> str:
 def finish_distributed() -> None:
     """Leave the process group (call once at the end of a torchrun program)."""
     import torch.distributed as dist
+
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

@@ -5,6 +5,7 @@ The command line prints these as one line, ``error: <message>``, without a trace
 traceback. Each class also derives from the built-in exception a caller would expect
 (ValueError for a bad setting, FileNotFoundError for missing data).
 """
+
 from __future__ import annotations
 
 
@@ -35,6 +36,13 @@ class TrainingInterrupted(CourseError):
     ``checkpoint_path`` where it was saved (None when the run had no out_dir).
     """
 
-    def __init__(self, message: str, signal_number: int, step: int, checkpoint_path=None):
-        super().__init__(message)
+    def __init__(self, signal_number: int, step: int, checkpoint_path=None):
+        import signal
+
         self.signal_number, self.step, self.checkpoint_path = signal_number, step, checkpoint_path
+        if checkpoint_path is None:
+            where = "nothing was saved (no out_dir)"
+        else:
+            where = f"the checkpoint at step {step} is {checkpoint_path}"
+        name = signal.Signals(signal_number).name
+        super().__init__(f"training stopped by {name} after step {step}; {where}")

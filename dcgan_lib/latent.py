@@ -9,6 +9,7 @@ Shapes: a single z is (nz,), a batch (N, nz); paths and grids are returned as (T
 that ``G(path)`` draws them in one batch. Labels are dicts factor name -> (N,) long tensor,
 the format of ``predict_factors`` in factors.py.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import torch
 
 INTERPOLATIONS = ("lerp", "slerp")
 Labels = dict[str, torch.Tensor]
+Classifier = Callable[[torch.Tensor], Labels]  # images -> labels, e.g. predict_factors
 
 
 def _fractions(steps: int | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -50,18 +52,23 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int | torch.Tensor = 10) ->
     return (torch.sin((1.0 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
 
 
-def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int | torch.Tensor = 10,
-                method: str = "slerp") -> torch.Tensor:
+def interpolate(
+    z0: torch.Tensor, z1: torch.Tensor, steps: int | torch.Tensor = 10, method: str = "slerp"
+) -> torch.Tensor:
     """Interpolate from z0 to z1 with `method` 'lerp' or 'slerp'; (nz,) -> (T, nz), ends included."""
     if method not in INTERPOLATIONS:
         raise ValueError(f"method must be one of {INTERPOLATIONS}, got {method!r}")
     if z0.shape != z1.shape or z0.dim() != 1:
-        raise ValueError(f"z0 and z1 must both be single vectors (nz,), got {tuple(z0.shape)} "
-                         f"and {tuple(z1.shape)}; interpolate pairs of a batch one at a time")
+        raise ValueError(
+            f"z0 and z1 must both be single vectors (nz,), got {tuple(z0.shape)} "
+            f"and {tuple(z1.shape)}; interpolate pairs of a batch one at a time"
+        )
     return (slerp if method == "slerp" else lerp)(z0, z1, steps)
 
 
-def interpolation_path(anchors: torch.Tensor, steps: int = 10, method: str = "slerp") -> torch.Tensor:
+def interpolation_path(
+    anchors: torch.Tensor, steps: int = 10, method: str = "slerp"
+) -> torch.Tensor:
     """A path through K anchors (K, nz), `steps` points per segment, shared ends kept once.
 
     Returns ((K - 1) * (steps - 1) + 1, nz): anchors[k] is row k * (steps - 1).
@@ -72,22 +79,26 @@ def interpolation_path(anchors: torch.Tensor, steps: int = 10, method: str = "sl
     return torch.cat([segments[0]] + [segment[1:] for segment in segments[1:]])
 
 
-def interpolation_grid(corners: torch.Tensor, rows: int = 8, cols: int = 8,
-                       method: str = "slerp") -> torch.Tensor:
+def interpolation_grid(
+    corners: torch.Tensor, rows: int = 8, cols: int = 8, method: str = "slerp"
+) -> torch.Tensor:
     """A 2-D grid between 4 corners (top-left, top-right, bottom-left, bottom-right), (4, nz).
 
     Interpolates down the left and right edges, then across each row (bilinear for lerp).
     Returns (rows * cols, nz) in row-major order, ready for ``show_images(G(grid), nrow=cols)``.
     """
     if corners.dim() != 2 or len(corners) != 4:
-        raise ValueError(f"corners must be (4, nz): top-left, top-right, bottom-left, bottom-right; "
-                         f"got {tuple(corners.shape)}")
+        raise ValueError(
+            f"corners must be (4, nz): top-left, top-right, bottom-left, bottom-right; "
+            f"got {tuple(corners.shape)}"
+        )
     left = interpolate(corners[0], corners[2], rows, method)
     right = interpolate(corners[1], corners[3], rows, method)
-    return torch.cat([interpolate(l, r, cols, method) for l, r in zip(left, right)])
+    return torch.cat([interpolate(a, b, cols, method) for a, b in zip(left, right)])
 
 
 # ----------------------------------------------------------------------------- arithmetic
+
 
 def concept_vector(zs: torch.Tensor) -> torch.Tensor:
     """The mean of the z's that show one concept (the paper averages three): (..., k, nz) -> (..., nz)."""
@@ -101,18 +112,28 @@ def arithmetic(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tenso
     return a - b + c
 
 
-def random_like_norm(vectors: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def random_like_norm(
+    vectors: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Random directions with the same length as each row of `vectors`: the baseline for a - b."""
     directions = torch.randn(vectors.shape, generator=generator, dtype=vectors.dtype)
     directions = directions.to(vectors.device)
-    return directions * (vectors.norm(dim=-1, keepdim=True) / directions.norm(dim=-1, keepdim=True))
+    return directions * (
+        vectors.norm(dim=-1, keepdim=True) / directions.norm(dim=-1, keepdim=True)
+    )
 
 
 # ----------------------------------------------------------------------------- concepts
 
+
 @torch.no_grad()
-def sample_and_label(generator: torch.nn.Module, classify: Callable[[torch.Tensor], Labels],
-                     n: int, batch_size: int = 256, seed: int = 0) -> tuple[torch.Tensor, Labels]:
+def sample_and_label(
+    generator: torch.nn.Module,
+    classify: Classifier,
+    n: int,
+    batch_size: int = 256,
+    seed: int = 0,
+) -> tuple[torch.Tensor, Labels]:
     """Draw n z ~ N(0, I), draw G(z) and label the images with `classify` (images -> Labels).
 
     Returns (z (n, nz) on the CPU, labels dict of (n,) tensors); deterministic in seed.
@@ -127,26 +148,36 @@ def concept_mask(labels: Labels, concept: dict[str, int]) -> torch.Tensor:
     """Boolean (N,) mask of the rows whose labels match every factor level of `concept`."""
     unknown = set(concept) - set(labels)
     if unknown:
-        raise KeyError(f"concept uses factors {sorted(unknown)} that labels lack; labels have {sorted(labels)}")
+        raise KeyError(
+            f"concept uses factors {sorted(unknown)} that labels lack; labels have {sorted(labels)}"
+        )
     mask = torch.ones_like(next(iter(labels.values())), dtype=torch.bool)
     for name, level in concept.items():
         mask &= labels[name] == level
     return mask
 
 
-def pick_concept_z(z: torch.Tensor, labels: Labels, concept: dict[str, int], k: int = 3,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+def pick_concept_z(
+    z: torch.Tensor,
+    labels: Labels,
+    concept: dict[str, int],
+    k: int = 3,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Pick k random z's (k, nz) whose images show `concept`, e.g. {'shape': 0, 'colour': 0}."""
     matches = concept_mask(labels, concept).nonzero().flatten()
     if len(matches) < k:
-        raise ValueError(f"only {len(matches)} of {len(z)} samples show {concept}, {k} needed; "
-                         f"sample more z's or ask for a concept the generator draws more often")
+        raise ValueError(
+            f"only {len(matches)} of {len(z)} samples show {concept}, {k} needed; "
+            f"sample more z's or ask for a concept the generator draws more often"
+        )
     return z[matches[torch.randperm(len(matches), generator=generator)[:k]]]
 
 
 @dataclass
 class ArithmeticTrials:
     """Concept triples for a - b + c: a, b, c are (trials, k, nz); target the expected labels."""
+
     a: torch.Tensor
     b: torch.Tensor
     c: torch.Tensor
@@ -156,16 +187,34 @@ class ArithmeticTrials:
         return len(self.a)
 
 
-def _analogies(labels: Labels, first: str, second: str, levels: dict[str, int], k: int) -> list[tuple]:
+def _analogies(
+    labels: Labels, first: str, second: str, levels: dict[str, int], k: int
+) -> list[tuple]:
     """Every (f1, f2, g1, g2) whose three source concepts each have at least k labelled z's."""
-    enough = {(f, g) for f in range(levels[first]) for g in range(levels[second])
-              if concept_mask(labels, {first: f, second: g}).sum() >= k}
-    return [(f1, f2, g1, g2) for (f1, g1) in enough for (f2, g2) in enough
-            if f1 != f2 and g1 != g2 and (f2, g1) in enough]
+    enough = {
+        (f, g)
+        for f in range(levels[first])
+        for g in range(levels[second])
+        if concept_mask(labels, {first: f, second: g}).sum() >= k
+    }
+    return [
+        (f1, f2, g1, g2)
+        for (f1, g1) in enough
+        for (f2, g2) in enough
+        if f1 != f2 and g1 != g2 and (f2, g1) in enough
+    ]
 
 
-def arithmetic_trials(z: torch.Tensor, labels: Labels, first: str, second: str, levels: dict[str, int],
-                      trials: int = 100, k: int = 3, seed: int = 0) -> ArithmeticTrials:
+def arithmetic_trials(
+    z: torch.Tensor,
+    labels: Labels,
+    first: str,
+    second: str,
+    levels: dict[str, int],
+    trials: int = 100,
+    k: int = 3,
+    seed: int = 0,
+) -> ArithmeticTrials:
     """Random analogies over two factors: a = (f1, g1), b = (f2, g1), c = (f2, g2) -> (f1, g2).
 
     With first='shape', second='colour': red square - red circle + blue circle = blue square.
@@ -174,8 +223,10 @@ def arithmetic_trials(z: torch.Tensor, labels: Labels, first: str, second: str, 
     """
     analogies = _analogies(labels, first, second, levels, k)
     if not analogies:
-        raise ValueError(f"no analogy over {first} and {second} has {k} z's for each of its three "
-                         f"concepts; sample more z's or lower k")
+        raise ValueError(
+            f"no analogy over {first} and {second} has {k} z's for each of its three "
+            f"concepts; sample more z's or lower k"
+        )
     rng = torch.Generator().manual_seed(seed)
     triples = {"a": [], "b": [], "c": []}
     target = {first: [], second: []}
@@ -185,8 +236,10 @@ def arithmetic_trials(z: torch.Tensor, labels: Labels, first: str, second: str, 
             triples[key].append(pick_concept_z(z, labels, {first: f, second: g}, k, rng))
         target[first].append(f1)
         target[second].append(g2)
-    return ArithmeticTrials(*(torch.stack(triples[key]) for key in "abc"),
-                            target={name: torch.tensor(v) for name, v in target.items()})
+    return ArithmeticTrials(
+        *(torch.stack(triples[key]) for key in "abc"),
+        target={name: torch.tensor(v) for name, v in target.items()},
+    )
 
 
 def match_rate(labels: Labels, target: Labels) -> float:
@@ -198,8 +251,12 @@ def match_rate(labels: Labels, target: Labels) -> float:
 
 
 @torch.no_grad()
-def arithmetic_success(generator: torch.nn.Module, classify: Callable[[torch.Tensor], Labels],
-                       trials: ArithmeticTrials, seed: int = 0) -> dict[str, float]:
+def arithmetic_success(
+    generator: torch.nn.Module,
+    classify: Classifier,
+    trials: ArithmeticTrials,
+    seed: int = 0,
+) -> dict[str, float]:
     """Share of trials whose result G(z) is classified as the target, for four ways to build z.
 
     'mean of k': the paper's a - b + c on concept vectors; 'single z': the same on the first z
@@ -208,15 +265,21 @@ def arithmetic_success(generator: torch.nn.Module, classify: Callable[[torch.Ten
     """
     rng = torch.Generator().manual_seed(seed)
     a, b, c = (concept_vector(zs) for zs in (trials.a, trials.b, trials.c))
-    queries = {f"mean of {trials.a.shape[1]}": arithmetic(a, b, c),
-               "single z": arithmetic(trials.a[:, 0], trials.b[:, 0], trials.c[:, 0]),
-               "random direction": c + random_like_norm(a - b, rng),
-               "random z": torch.randn(a.shape, generator=rng)}
+    queries = {
+        f"mean of {trials.a.shape[1]}": arithmetic(a, b, c),
+        "single z": arithmetic(trials.a[:, 0], trials.b[:, 0], trials.c[:, 0]),
+        "random direction": c + random_like_norm(a - b, rng),
+        "random z": torch.randn(a.shape, generator=rng),
+    }
     device = next(generator.parameters()).device
-    return {name: match_rate(classify(generator(z.to(device))), trials.target) for name, z in queries.items()}
+    return {
+        name: match_rate(classify(generator(z.to(device))), trials.target)
+        for name, z in queries.items()
+    }
 
 
 # ----------------------------------------------------------------------------- smoothness
+
 
 def step_changes(images: torch.Tensor) -> torch.Tensor:
     """Mean absolute pixel change between consecutive images of a path: (T, C, H, W) -> (T - 1,)."""

@@ -1,4 +1,4 @@
-"""Sample-based GAN metrics: FID, KID, a classifier score and nearest neighbours in the training set.
+"""Sample-based GAN metrics: FID, KID and a classifier score (chapter 6).
 
 All functions take images in [-1, 1], shape (N, C, H, W) with C = 1 or 3 (the range of G's Tanh).
 
@@ -16,6 +16,7 @@ provide the features, chosen by ``extractor``:
 
 The features are computed once per image set and handed to both torchmetrics metrics.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,40 +26,62 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .mnist_classifier import CLASSIFIER_IMAGE_SIZE, MnistClassifier, load_mnist_classifier, stratified_split
+from .mnist_classifier import (
+    CLASSIFIER_IMAGE_SIZE,
+    MnistClassifier,
+    load_mnist_classifier,
+    stratified_split,
+)
 
 EXTRACTORS = ("mnist", "inception")
 INCEPTION_FEATURES = 2048  # Inception-v3 pool3, the layer of Heusel et al. (2017)
 
 
-__all__ = ["MnistClassifier", "load_mnist_classifier", "mnist_split", "fid_kid", "extract_features",
-           "class_probabilities", "classifier_score", "nearest_neighbours"]
+__all__ = [
+    "MnistClassifier",
+    "load_mnist_classifier",
+    "mnist_split",
+    "fid_kid",
+    "extract_features",
+    "class_probabilities",
+    "classifier_score",
+]
 
 
 def mnist_split(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (train, test) indices into mnist5k: the classifier's 4,000 training and 1,000 held-out digits."""
     from .data import load_mnist5k
+
     return stratified_split(load_mnist5k().labels, test_per_class=100, seed=seed)
 
 
 # ----------------------------------------------------------------------------- input checks
 
+
 def check_images(images: torch.Tensor, name: str = "images", min_count: int = 1) -> torch.Tensor:
     """Return images unchanged if they are float (N, 1 or 3, H, W) in [-1, 1]; raise ValueError otherwise."""
     if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (N, C, H, W), got {type(images).__name__}")
+        raise TypeError(
+            f"{name} must be a torch.Tensor of shape (N, C, H, W), got {type(images).__name__}"
+        )
     if images.dim() != 4 or images.shape[1] not in (1, 3):
         hint = " (add the channel axis: images[:, None])" if images.dim() == 3 else ""
-        raise ValueError(f"{name} must have shape (N, C, H, W) with C = 1 or 3, got {tuple(images.shape)}{hint}")
+        raise ValueError(
+            f"{name} must have shape (N, C, H, W) with C = 1 or 3, got {tuple(images.shape)}{hint}"
+        )
     if len(images) < min_count:
         raise ValueError(f"{name} needs at least {min_count} images, got {len(images)}")
     if not images.is_floating_point():
-        raise ValueError(f"{name} must be floats in [-1, 1], got dtype {images.dtype}; "
-                         f"map uint8 pixels with images.float() / 127.5 - 1")
+        raise ValueError(
+            f"{name} must be floats in [-1, 1], got dtype {images.dtype}; "
+            f"map uint8 pixels with images.float() / 127.5 - 1"
+        )
     low, high = images.min().item(), images.max().item()
     if math.isnan(low) or low < -1.01 or high > 1.01:
-        raise ValueError(f"{name} must lie in [-1, 1] (the range of G's Tanh), got values in "
-                         f"[{low:.3g}, {high:.3g}]; map [0, 1] images with 2 * x - 1")
+        raise ValueError(
+            f"{name} must lie in [-1, 1] (the range of G's Tanh), got values in "
+            f"[{low:.3g}, {high:.3g}]; map [0, 1] images with 2 * x - 1"
+        )
     return images
 
 
@@ -68,8 +91,13 @@ def to_classifier_input(images: torch.Tensor) -> torch.Tensor:
     if images.shape[1] == 3:
         images = images.mean(dim=1, keepdim=True)
     if images.shape[-2:] != (CLASSIFIER_IMAGE_SIZE, CLASSIFIER_IMAGE_SIZE):
-        images = F.interpolate(images.float(), size=(CLASSIFIER_IMAGE_SIZE, CLASSIFIER_IMAGE_SIZE),
-                               mode="bilinear", antialias=True, align_corners=False).clamp(-1, 1)
+        images = F.interpolate(
+            images.float(),
+            size=(CLASSIFIER_IMAGE_SIZE, CLASSIFIER_IMAGE_SIZE),
+            mode="bilinear",
+            antialias=True,
+            align_corners=False,
+        ).clamp(-1, 1)
     return images.float()
 
 
@@ -82,6 +110,7 @@ def to_inception_input(images: torch.Tensor) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- features
+
 
 class _MnistFeatures(nn.Module):
     def __init__(self, classifier: MnistClassifier):
@@ -97,17 +126,25 @@ class _InceptionFeatures(nn.Module):
         super().__init__()
         try:
             from torchmetrics.image.fid import NoTrainInceptionV3
-            self.inception = NoTrainInceptionV3(name="inception-v3-compat", features_list=[str(INCEPTION_FEATURES)])
+
+            self.inception = NoTrainInceptionV3(
+                name="inception-v3-compat", features_list=[str(INCEPTION_FEATURES)]
+            )
         except ModuleNotFoundError as error:
-            raise ModuleNotFoundError("extractor='inception' needs torch-fidelity: `pip install torch-fidelity` "
-                                      "(or `pip install -e '.[inception]'` in the course folder)") from error
+            raise ModuleNotFoundError(
+                "extractor='inception' needs torch-fidelity: `pip install torch-fidelity` "
+                "(or `pip install -e '.[inception]'` in the course folder)"
+            ) from error
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.inception(to_inception_input(images)).reshape(len(images), -1)
 
 
-def feature_extractor(extractor: str = "mnist", device: str | torch.device = "cpu",
-                      classifier: MnistClassifier | None = None) -> nn.Module:
+def feature_extractor(
+    extractor: str = "mnist",
+    device: str | torch.device = "cpu",
+    classifier: MnistClassifier | None = None,
+) -> nn.Module:
     """Return a module mapping images in [-1, 1] (N, C, H, W) to features (N, d) on device: d = 64 or 2048."""
     if extractor == "mnist":
         return _MnistFeatures(classifier or load_mnist_classifier()).to(device)
@@ -117,8 +154,12 @@ def feature_extractor(extractor: str = "mnist", device: str | torch.device = "cp
 
 
 @torch.no_grad()
-def extract_features(images: torch.Tensor, extractor: str | nn.Module = "mnist", batch_size: int = 500,
-                     device: str | torch.device = "cpu") -> torch.Tensor:
+def extract_features(
+    images: torch.Tensor,
+    extractor: str | nn.Module = "mnist",
+    batch_size: int = 500,
+    device: str | torch.device = "cpu",
+) -> torch.Tensor:
     """Return features of images in [-1, 1] (N, C, H, W) as float64 (N, d) on the CPU, batch by batch."""
     check_images(images)
     module = feature_extractor(extractor, device) if isinstance(extractor, str) else extractor
@@ -128,6 +169,7 @@ def extract_features(images: torch.Tensor, extractor: str | nn.Module = "mnist",
 
 # ----------------------------------------------------------------------------- FID and KID
 
+
 class _GivenFeatures(nn.Identity):
     """Hands features computed beforehand to a torchmetrics metric unchanged."""
 
@@ -136,22 +178,38 @@ class _GivenFeatures(nn.Identity):
         self.num_features = num_features
 
 
-def distances_from_features(real_features: torch.Tensor, fake_features: torch.Tensor, kid_subsets: int = 100,
-                            kid_subset_size: int = 1000, seed: int = 0) -> dict[str, float]:
+def distances_from_features(real_features: torch.Tensor, fake_features: torch.Tensor,
+                            kid_subsets: int = 100, kid_subset_size: int = 1000,
+                            seed: int = 0) -> dict[str, float]:  # fmt: skip
     """Return {"fid", "kid", "kid_std"} between two feature sets (N, d) and (M, d), via torchmetrics."""
     from torchmetrics.image.fid import FrechetInceptionDistance
     from torchmetrics.image.kid import KernelInceptionDistance
-    if real_features.dim() != 2 or fake_features.dim() != 2 or real_features.shape[1] != fake_features.shape[1]:
-        raise ValueError(f"features must be (N, d) and (M, d) with the same d, got "
-                         f"{tuple(real_features.shape)} and {tuple(fake_features.shape)}")
+
+    if (
+        real_features.dim() != 2
+        or fake_features.dim() != 2
+        or real_features.shape[1] != fake_features.shape[1]
+    ):
+        raise ValueError(
+            f"features must be (N, d) and (M, d) with the same d, got "
+            f"{tuple(real_features.shape)} and {tuple(fake_features.shape)}"
+        )
     # subsets of at most half of the smaller set, so that they differ and kid_std means something
-    dim, subset_size = real_features.shape[1], min(kid_subset_size, max(2, min(len(real_features),
-                                                                             len(fake_features)) // 2))
+    dim, subset_size = (
+        real_features.shape[1],
+        min(kid_subset_size, max(2, min(len(real_features), len(fake_features)) // 2)),
+    )
     fid = FrechetInceptionDistance(feature=_GivenFeatures(dim), normalize=True)
-    with warnings.catch_warnings():  # KID warns that it keeps every feature in memory: intended here
+    with (
+        warnings.catch_warnings()
+    ):  # KID warns that it keeps every feature in memory: intended here
         warnings.simplefilter("ignore", UserWarning)
-        kid = KernelInceptionDistance(feature=_GivenFeatures(dim), subsets=kid_subsets,
-                                      subset_size=subset_size, normalize=True)
+        kid = KernelInceptionDistance(
+            feature=_GivenFeatures(dim),
+            subsets=kid_subsets,
+            subset_size=subset_size,
+            normalize=True,
+        )
     for metric in (fid, kid):
         metric.update(real_features, real=True)
         metric.update(fake_features, real=False)
@@ -161,9 +219,16 @@ def distances_from_features(real_features: torch.Tensor, fake_features: torch.Te
     return {"fid": fid.compute().item(), "kid": kid_mean.item(), "kid_std": kid_std.item()}
 
 
-def fid_kid(real: torch.Tensor, fake: torch.Tensor, extractor: str = "mnist", kid_subsets: int = 100,
-            kid_subset_size: int = 1000, batch_size: int = 500, device: str | torch.device = "cpu",
-            seed: int = 0) -> dict[str, float]:
+def fid_kid(
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    extractor: str = "mnist",
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+    batch_size: int = 500,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+) -> dict[str, float]:
     """Return FID and KID between two sets of images, each (N, C, H, W) in [-1, 1] with N >= 2.
 
     Either set may instead be features (N, d) from ``extract_features`` with the same extractor:
@@ -182,25 +247,39 @@ def fid_kid(real: torch.Tensor, fake: torch.Tensor, extractor: str = "mnist", ki
         module = module or feature_extractor(extractor, device)
         features.append(extract_features(data, module, batch_size, device))
     if min(len(f) for f in features) < 2:
-        raise ValueError(f"FID and KID need at least 2 images per set, got {len(features[0])} and {len(features[1])}")
+        raise ValueError(
+            f"FID and KID need at least 2 images per set, got {len(features[0])} and {len(features[1])}"
+        )
     result = distances_from_features(*features, kid_subsets, kid_subset_size, seed)
     return {**result, "n_real": len(features[0]), "n_fake": len(features[1])}
 
 
 # ----------------------------------------------------------------------------- classifier score
 
+
 @torch.no_grad()
-def class_probabilities(images: torch.Tensor, classifier: MnistClassifier | None = None,
-                        batch_size: int = 500, device: str | torch.device = "cpu") -> torch.Tensor:
+def class_probabilities(
+    images: torch.Tensor,
+    classifier: MnistClassifier | None = None,
+    batch_size: int = 500,
+    device: str | torch.device = "cpu",
+) -> torch.Tensor:
     """Return the MNIST classifier's p(y | x) for images in [-1, 1], shape (N, 10), on the CPU."""
     classifier = (classifier or load_mnist_classifier()).to(device).eval()
     check_images(images)
-    chunks = [classifier(to_classifier_input(batch.to(device))).softmax(1).cpu() for batch in images.split(batch_size)]
+    chunks = [
+        classifier(to_classifier_input(batch.to(device))).softmax(1).cpu()
+        for batch in images.split(batch_size)
+    ]
     return torch.cat(chunks)
 
 
-def classifier_score(images: torch.Tensor, threshold: float = 0.9, classifier: MnistClassifier | None = None,
-                     device: str | torch.device = "cpu") -> dict:
+def classifier_score(
+    images: torch.Tensor,
+    threshold: float = 0.9,
+    classifier: MnistClassifier | None = None,
+    device: str | torch.device = "cpu",
+) -> dict:
     """Judge digits in [-1, 1] (N, C, H, W) with the MNIST classifier.
 
     Returns a dict with "confident_share" (share of images whose top class has probability
@@ -216,51 +295,11 @@ def classifier_score(images: torch.Tensor, threshold: float = 0.9, classifier: M
     marginal = probabilities.double().mean(dim=0)
     p = probabilities.double().clamp_min(1e-12)
     mean_kl = (p * (p.log() - marginal.clamp_min(1e-12).log())).sum(dim=1).mean()
-    return {"confident_share": (top_probability > threshold).double().mean().item(),
-            "class_entropy": (used * used.reciprocal().log()).sum().item(),  # sum p log(1/p): +0.0 for one class
-            "class_histogram": histogram,
-            "score": mean_kl.exp().item()}
-
-
-# ----------------------------------------------------------------------------- memorisation
-
-@torch.no_grad()
-def nearest_neighbours(samples: torch.Tensor, train_images: torch.Tensor, k: int = 3, space: str = "pixel",
-                       batch_size: int = 256, device: str | torch.device = "cpu"
-                       ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (distances, indices), each (N, k): the k training images closest to each sample, nearest first.
-
-    ``space="pixel"`` uses the Euclidean distance between raw pixels in [-1, 1] (shapes must
-    match); ``space="feature"`` the distance between the MNIST classifier's 64 features, which
-    ignores small shifts and stroke changes that pixels punish.
-    """
-    check_images(samples, "samples")
-    check_images(train_images, "train_images", min_count=k)
-    if space == "pixel":
-        if samples.shape[1:] != train_images.shape[1:]:
-            raise ValueError(f"space='pixel' needs samples and train_images of the same (C, H, W), got "
-                             f"{tuple(samples.shape[1:])} and {tuple(train_images.shape[1:])}; use space='feature'")
-        queries, references = samples.flatten(1).double(), train_images.flatten(1).double()
-    elif space == "feature":
-        module = feature_extractor("mnist", device)
-        queries = extract_features(samples, module, device=device)
-        references = extract_features(train_images, module, device=device)
-    else:
-        raise ValueError(f"space must be 'pixel' or 'feature', got {space!r}")
-    references = references.to(device)
-    distances, indices = [], []
-    for batch in queries.split(batch_size):
-        batch_distances, batch_indices = _exact_nearest(batch.to(device), references, k)
-        distances.append(batch_distances.cpu())
-        indices.append(batch_indices.cpu())
-    return torch.cat(distances).float(), torch.cat(indices)
-
-
-def _exact_nearest(queries: torch.Tensor, references: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """k nearest references of each query (B, D): ranked by the fast matrix-product distance, then re-ranked
-    on exact differences, so that an image's distance to itself is exactly 0 (the fast form leaves ~1e-3)."""
-    candidates = min(k + 8, len(references))
-    shortlist = torch.cdist(queries, references).topk(candidates, dim=1, largest=False).indices
-    exact = (queries[:, None, :] - references[shortlist]).norm(dim=-1)
-    nearest = exact.topk(k, dim=1, largest=False)
-    return nearest.values, shortlist.gather(1, nearest.indices)
+    return {
+        "confident_share": (top_probability > threshold).double().mean().item(),
+        "class_entropy": (used * used.reciprocal().log())
+        .sum()
+        .item(),  # sum p log(1/p): +0.0 for one class
+        "class_histogram": histogram,
+        "score": mean_kl.exp().item(),
+    }

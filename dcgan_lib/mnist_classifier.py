@@ -6,6 +6,7 @@ of the 5,000 embedded mnist5k digits by ``data/train_mnist_classifier.py``; its 
 (about 0.4 MB) ship as ``data/mnist_classifier.pt``. Its 64-number penultimate layer plays the
 role of Inception's 2048-number pool layer, its softmax the role of Inception's class output.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,10 +14,11 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from .checkpoints import read_shipped_weights, rebuild_hint, restore_module
 from .data import DATA_DIR
-from .checkpoints import read_state, restore_module
 
 CLASSIFIER_PATH = DATA_DIR / "mnist_classifier.pt"
+SCRIPT = "train_mnist_classifier.py"  # in data/: rebuilds CLASSIFIER_PATH
 CLASSIFIER_IMAGE_SIZE = 32  # mnist5k loaded at 32x32, the size of the course's MNIST GANs
 NUM_CLASSES = 10
 FEATURE_DIM = 64
@@ -24,8 +26,12 @@ FEATURE_DIM = 64
 
 def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
     # 3x3 conv keeps the size, 2x2 max-pool halves it
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.BatchNorm2d(out_channels),
-                         nn.ReLU(inplace=True), nn.MaxPool2d(2))
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+    )
 
 
 class MnistClassifier(nn.Module):
@@ -35,7 +41,9 @@ class MnistClassifier(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.body = nn.Sequential(_conv_block(1, 16), _conv_block(16, 32), _conv_block(32, 64), nn.Flatten())
+        self.body = nn.Sequential(
+            _conv_block(1, 16), _conv_block(16, 32), _conv_block(32, 64), nn.Flatten()
+        )
         self.embed = nn.Sequential(nn.Linear(64 * 4 * 4, FEATURE_DIM), nn.ReLU(inplace=True))
         self.head = nn.Linear(FEATURE_DIM, NUM_CLASSES)
         # set after training so that real digits have mean squared feature 1: KID's kernel
@@ -51,20 +59,21 @@ class MnistClassifier(nn.Module):
         return self.head(self.embed(self.body(images)))
 
 
-def load_mnist_classifier(path: str | Path | None = None, device: str | torch.device = "cpu") -> MnistClassifier:
+def load_mnist_classifier(
+    path: str | Path | None = None, device: str | torch.device = "cpu"
+) -> MnistClassifier:
     """Return the shipped MNIST classifier (data/mnist_classifier.pt) in eval mode on device."""
     path = Path(path or CLASSIFIER_PATH)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; it ships with the course repository. Re-create it "
-                                f"with `python data/train_mnist_classifier.py` (about a minute on a CPU)")
-    fix = "re-create it with `python data/train_mnist_classifier.py` (or restore it with `git checkout data/`)"
-    state = read_state(path, "MNIST classifier file", fix, required={"model": None})
-    classifier = restore_module(MnistClassifier(), state["model"], path, "MNIST classifier", fix)
+    state = read_shipped_weights(path, "MNIST classifier file", SCRIPT, {"model": None})
+    classifier = restore_module(
+        MnistClassifier(), state["model"], path, "MNIST classifier", rebuild_hint(SCRIPT)
+    )
     return classifier.to(device).eval()
 
 
-def stratified_split(labels: torch.Tensor, test_per_class: int = 100, seed: int = 0
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
+def stratified_split(
+    labels: torch.Tensor, test_per_class: int = 100, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Split indices into (train, test) with test_per_class images of every class in test; fixed by seed.
 
     Why a second split beside features.few_label_split (scikit-learn's, chapter 9): this one
@@ -77,8 +86,10 @@ def stratified_split(labels: torch.Tensor, test_per_class: int = 100, seed: int 
     for label in labels.unique().tolist():
         members = (labels == label).nonzero().flatten()
         if len(members) <= test_per_class:
-            raise ValueError(f"class {label} has {len(members)} images, not more than "
-                             f"test_per_class={test_per_class}; lower test_per_class")
+            raise ValueError(
+                f"class {label} has {len(members)} images, not more than "
+                f"test_per_class={test_per_class}; lower test_per_class"
+            )
         test.append(members[torch.randperm(len(members), generator=generator)[:test_per_class]])
     test = torch.cat(test).sort().values
     is_test = torch.zeros(len(labels), dtype=torch.bool)

@@ -12,11 +12,11 @@ The paper's architecture guidelines, each visible below:
 D returns a raw logit; the loss applies the sigmoid (BCE-with-logits), which is the
 numerically stable form of the paper's sigmoid output.
 """
+
 from __future__ import annotations
 
 import contextlib
 import math
-
 from typing import TYPE_CHECKING
 
 import torch
@@ -70,8 +70,15 @@ class Generator(nn.Module):
     100 -> 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x3.
     """
 
-    def __init__(self, nz: int = 100, ngf: int = 128, image_size: int = 64, nc: int = 3,
-                 batch_norm: bool = True, init_std: float = 0.02):
+    def __init__(
+        self,
+        nz: int = 100,
+        ngf: int = 128,
+        image_size: int = 64,
+        nc: int = 3,
+        batch_norm: bool = True,
+        init_std: float = 0.02,
+    ):
         super().__init__()
         stages = resampling_stages(image_size)
         if nz < 1 or ngf < 1 or nc < 1:
@@ -80,13 +87,21 @@ class Generator(nn.Module):
         channels = ngf * 2 ** (stages - 1)
         # project and reshape: a 4x4 transposed conv on a 1x1 input is the paper's
         # matrix multiplication of z, reshaped to a 4x4 spatial map
-        blocks = [nn.Sequential(
-            nn.ConvTranspose2d(nz, channels, 4, 1, 0, bias=not batch_norm),
-            _norm(channels, batch_norm), nn.ReLU(True))]
+        blocks = [
+            nn.Sequential(
+                nn.ConvTranspose2d(nz, channels, 4, 1, 0, bias=not batch_norm),
+                _norm(channels, batch_norm),
+                nn.ReLU(True),
+            )
+        ]
         for _ in range(stages - 1):
-            blocks.append(nn.Sequential(
-                nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=not batch_norm),
-                _norm(channels // 2, batch_norm), nn.ReLU(True)))
+            blocks.append(
+                nn.Sequential(
+                    nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=not batch_norm),
+                    _norm(channels // 2, batch_norm),
+                    nn.ReLU(True),
+                )
+            )
             channels //= 2
         # output layer: no BatchNorm (paper, section 3), Tanh to match data in [-1, 1]
         blocks.append(nn.Sequential(nn.ConvTranspose2d(channels, nc, 4, 2, 1), nn.Tanh()))
@@ -112,8 +127,15 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """Map images (N, nc, S, S) to one real/fake logit per image, shape (N,)."""
 
-    def __init__(self, nc: int = 3, ndf: int = 128, image_size: int = 64,
-                 batch_norm: bool = True, leaky_slope: float = 0.2, init_std: float = 0.02):
+    def __init__(
+        self,
+        nc: int = 3,
+        ndf: int = 128,
+        image_size: int = 64,
+        batch_norm: bool = True,
+        leaky_slope: float = 0.2,
+        init_std: float = 0.02,
+    ):
         super().__init__()
         stages = resampling_stages(image_size)
         if ndf < 1 or nc < 1:
@@ -123,9 +145,13 @@ class Discriminator(nn.Module):
         blocks = [nn.Sequential(nn.Conv2d(nc, ndf, 4, 2, 1), nn.LeakyReLU(leaky_slope, True))]
         channels = ndf
         for _ in range(stages - 1):
-            blocks.append(nn.Sequential(
-                nn.Conv2d(channels, channels * 2, 4, 2, 1, bias=not batch_norm),
-                _norm(channels * 2, batch_norm), nn.LeakyReLU(leaky_slope, True)))
+            blocks.append(
+                nn.Sequential(
+                    nn.Conv2d(channels, channels * 2, 4, 2, 1, bias=not batch_norm),
+                    _norm(channels * 2, batch_norm),
+                    nn.LeakyReLU(leaky_slope, True),
+                )
+            )
             channels *= 2
         self.blocks = nn.ModuleList(blocks)
         # a single 4x4 convolution to one logit replaces the paper's flatten + sigmoid
@@ -138,7 +164,8 @@ class Discriminator(nn.Module):
             raise ValueError(
                 f"Discriminator expects images of shape (N, {self.nc}, {self.image_size}, "
                 f"{self.image_size}), got {tuple(images.shape)}; build it with matching nc "
-                f"and image_size or resize the data")
+                f"and image_size or resize the data"
+            )
         x = images
         for block in self.blocks:
             x = block(x)
@@ -155,16 +182,32 @@ class Discriminator(nn.Module):
 
 def build_models(config: TrainConfig, nc: int) -> tuple[Generator, Discriminator]:
     """Return (G, D) for a TrainConfig and nc image channels; weights drawn from torch's seed."""
-    generator = Generator(config.nz, config.ngf, config.image_size, nc,
-                          batch_norm=config.batch_norm, init_std=config.init_std)
-    discriminator = Discriminator(nc, config.ndf, config.image_size, batch_norm=config.batch_norm,
-                                  leaky_slope=config.leaky_slope, init_std=config.init_std)
+    generator = Generator(
+        config.nz,
+        config.ngf,
+        config.image_size,
+        nc,
+        batch_norm=config.batch_norm,
+        init_std=config.init_std,
+    )
+    discriminator = Discriminator(
+        nc,
+        config.ndf,
+        config.image_size,
+        batch_norm=config.batch_norm,
+        leaky_slope=config.leaky_slope,
+        init_std=config.init_std,
+    )
     return generator, discriminator
 
 
-def sample_z(n: int, nz: int, distribution: str = "normal",
-             generator: torch.Generator | None = None,
-             device: torch.device | str = "cpu") -> torch.Tensor:
+def sample_z(
+    n: int,
+    nz: int,
+    distribution: str = "normal",
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
     """Return n noise vectors, shape (n, nz): N(0, 1) or U(-1, 1). Chapter 3."""
     if distribution == "normal":
         return torch.randn(n, nz, generator=generator, device=device)

@@ -5,6 +5,7 @@ every chapter finish in about a minute on two CPU cores: fewer steps, fewer samp
 the small pretrained checkpoints in data/ instead of long training runs. Full mode is
 what a reader with a GPU (e.g. on Colab) runs.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,6 +29,7 @@ def quick_mode() -> bool:
 @dataclass
 class Session:
     """What a chapter needs to know about where it runs."""
+
     device: torch.device
     quick: bool
     seed: int
@@ -43,8 +45,10 @@ class Session:
         if self.device.type == "cuda":
             text += f", GPU: {torch.cuda.get_device_name(self.device)}"
         elif self.colab:
-            text += ("\nNo GPU: in Colab choose Runtime > Change runtime type > T4 GPU, "
-                     "then run this notebook again.")
+            text += (
+                "\nNo GPU: in Colab choose Runtime > Change runtime type > T4 GPU, "
+                "then run this notebook again."
+            )
         return text
 
 
@@ -53,9 +57,20 @@ def setup(seed: int = 0, quick: bool | None = None) -> Session:
     seed_everything(seed)
     try:
         import matplotlib.pyplot as plt
-        plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3,
-                             "image.interpolation": "nearest"})
+
+        plt.rcParams.update(
+            {
+                "figure.dpi": 100,
+                "axes.grid": True,
+                "grid.alpha": 0.3,
+                "image.interpolation": "nearest",
+            }
+        )
     except ImportError:
         pass
-    return Session(device=pick_device(), quick=quick_mode() if quick is None else quick,
-                   seed=seed, colab="google.colab" in sys.modules)
+    return Session(
+        device=pick_device(),
+        quick=quick_mode() if quick is None else quick,
+        seed=seed,
+        colab="google.colab" in sys.modules,
+    )

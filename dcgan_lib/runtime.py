@@ -3,6 +3,7 @@
 Small helpers the training loop and the chapters call, so that the training step itself
 reads as the paper's recipe. Chapter 5 explains precision and devices.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,12 +29,17 @@ def pick_device(preference: str = "auto") -> torch.device:
         return torch.device("cpu")
     device = torch.device(preference)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {preference!r} was asked for but no CUDA GPU is visible; "
-                          f"use device 'auto' or 'cpu' (on Colab: Runtime > Change runtime type)")
-    if device.type == "mps" and not (getattr(torch.backends, "mps", None)
-                                     and torch.backends.mps.is_available()):
-        raise ConfigError("device 'mps' was asked for but this machine has no Apple GPU; "
-                          "use device 'auto' or 'cpu'")
+        raise ConfigError(
+            f"device {preference!r} was asked for but no CUDA GPU is visible; "
+            f"use device 'auto' or 'cpu' (on Colab: Runtime > Change runtime type)"
+        )
+    if device.type == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        raise ConfigError(
+            "device 'mps' was asked for but this machine has no Apple GPU; "
+            "use device 'auto' or 'cpu'"
+        )
     return device
 
 
@@ -49,11 +55,14 @@ def check_precision(device: torch.device, precision: str) -> None:
     if precision == "fp32":
         return
     if device.type != "cuda":
-        raise ConfigError(f"precision={precision!r} needs a CUDA GPU (device is {device.type}); "
-                          f"use fp32")
+        raise ConfigError(
+            f"precision={precision!r} needs a CUDA GPU (device is {device.type}); use fp32"
+        )
     if precision == "bf16" and not torch.cuda.is_bf16_supported():
-        raise ConfigError(f"this GPU ({torch.cuda.get_device_name(device)}) has no bf16; "
-                          f"use precision fp16 (with loss scaling) or fp32")
+        raise ConfigError(
+            f"this GPU ({torch.cuda.get_device_name(device)}) has no bf16; "
+            f"use precision fp16 (with loss scaling) or fp32"
+        )
 
 
 def precision_context(device: torch.device, precision: str):

@@ -10,6 +10,7 @@ weights in data/shapes_factor_classifier.pt (test accuracy in data/README.md).
 one palette colour on black, as every real image does. tests/test_pretrained.py scores the
 shipped shapes generator with it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,13 +19,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checkpoints import read_state, restore_module
-from .data import COLOURS, DATA_DIR, FACTOR_LEVELS, FACTOR_NAMES, SHAPES
+from .checkpoints import read_shipped_weights, rebuild_hint, restore_module
+from .data import DATA_DIR
+from .shapes import COLOURS, FACTOR_LEVELS, FACTOR_NAMES, SHAPES
 
 CLASSIFIER_FORMAT = 1
 CLASSIFIER_PATH = DATA_DIR / "shapes_factor_classifier.pt"
-LEVEL_NAMES = {"shape": SHAPES, "colour": tuple(COLOURS), "size": ("small", "medium", "large"),
-               "x": ("left", "centre", "right"), "y": ("top", "middle", "bottom")}
+SCRIPT = "train_factor_classifier.py"  # in data/: rebuilds CLASSIFIER_PATH
+LEVEL_NAMES = {
+    "shape": SHAPES,
+    "colour": tuple(COLOURS),
+    "size": ("small", "medium", "large"),
+    "x": ("left", "centre", "right"),
+    "y": ("top", "middle", "bottom"),
+}
 
 
 class FactorClassifier(nn.Module):
@@ -35,46 +43,59 @@ class FactorClassifier(nn.Module):
         self.width, self.image_size = width, image_size
         layers, channels = [], 3
         for out in (width, 2 * width, 4 * width):  # 32 -> 16 -> 8 -> 4 pixels
-            layers += [nn.Conv2d(channels, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(),
-                       nn.MaxPool2d(2)]
+            layers += [
+                nn.Conv2d(channels, out, 3, padding=1),
+                nn.BatchNorm2d(out),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+            ]
             channels = out
         side = image_size // 8
-        self.trunk = nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * side * side, 64), nn.ReLU())
-        self.heads = nn.ModuleDict({name: nn.Linear(64, FACTOR_LEVELS[name]) for name in FACTOR_NAMES})
+        self.trunk = nn.Sequential(
+            *layers, nn.Flatten(), nn.Linear(channels * side * side, 64), nn.ReLU()
+        )
+        self.heads = nn.ModuleDict(
+            {name: nn.Linear(64, FACTOR_LEVELS[name]) for name in FACTOR_NAMES}
+        )
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         expected = (3, self.image_size, self.image_size)
         if images.dim() != 4 or tuple(images.shape[1:]) != expected:
-            raise ValueError(f"the factor classifier reads synthetic-shapes RGB images of shape "
-                             f"(N, {', '.join(map(str, expected))}), got {tuple(images.shape)}; "
-                             f"use a generator trained with --dataset synthetic-shapes --image-size "
-                             f"{self.image_size}")
+            raise ValueError(
+                f"the factor classifier reads synthetic-shapes RGB images of shape "
+                f"(N, {', '.join(map(str, expected))}), got {tuple(images.shape)}; "
+                f"use a generator trained with --dataset synthetic-shapes --image-size "
+                f"{self.image_size}"
+            )
         features = self.trunk(images)
         return {name: head(features) for name, head in self.heads.items()}
 
 
-def save_factor_classifier(model: FactorClassifier, path: str | Path,
-                           test_accuracy: dict[str, float] | None = None) -> Path:
+def save_factor_classifier(
+    model: FactorClassifier, path: str | Path, test_accuracy: dict[str, float] | None = None
+) -> Path:
     """Write the weights (float32) and architecture as plain tensors and numbers (weights_only)."""
-    state = {"format": CLASSIFIER_FORMAT, "width": model.width, "image_size": model.image_size,
-             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-             "test_accuracy": dict(test_accuracy or {})}
+    state = {
+        "format": CLASSIFIER_FORMAT,
+        "width": model.width,
+        "image_size": model.image_size,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "test_accuracy": dict(test_accuracy or {}),
+    }
     torch.save(state, path)
     return Path(path)
 
 
-def load_factor_classifier(path: str | Path | None = None,
-                           device: str | torch.device = "cpu") -> FactorClassifier:
+def load_factor_classifier(
+    path: str | Path | None = None, device: str | torch.device = "cpu"
+) -> FactorClassifier:
     """Return the shipped (or given) factor classifier in eval mode on device."""
     path = Path(path or CLASSIFIER_PATH)
-    if not path.exists():
-        raise FileNotFoundError(f"no factor classifier at {path}; train it with "
-                                f"`python data/train_factor_classifier.py` (a few minutes on a CPU)")
-    fix = "re-create it with `python data/train_factor_classifier.py` (or restore it with `git checkout data/`)"
-    state = read_state(path, f"factor classifier (format {CLASSIFIER_FORMAT})", fix,
-                       required={"format": CLASSIFIER_FORMAT, "width": None, "image_size": None, "state_dict": None})
+    required = {"format": CLASSIFIER_FORMAT, "width": None, "image_size": None, "state_dict": None}
+    kind = f"factor classifier (format {CLASSIFIER_FORMAT})"
+    state = read_shipped_weights(path, kind, SCRIPT, required)
     model = FactorClassifier(state["width"], state["image_size"])
-    restore_module(model, state["state_dict"], path, "factor classifier", fix)
+    restore_module(model, state["state_dict"], path, "factor classifier", rebuild_hint(SCRIPT))
     return model.to(device).eval()
 
 
@@ -89,8 +110,9 @@ def _default_classifier(device: torch.device) -> FactorClassifier:
 
 
 @torch.no_grad()
-def factor_probabilities(images: torch.Tensor, classifier: FactorClassifier | None = None,
-                         batch_size: int = 512) -> dict[str, torch.Tensor]:
+def factor_probabilities(
+    images: torch.Tensor, classifier: FactorClassifier | None = None, batch_size: int = 512
+) -> dict[str, torch.Tensor]:
     """Return factor -> probabilities (N, levels) for images (N, 3, 32, 32) in [-1, 1]."""
     model = classifier or _default_classifier(images.device)
     was_training = model.training
@@ -100,8 +122,9 @@ def factor_probabilities(images: torch.Tensor, classifier: FactorClassifier | No
     return {name: torch.cat([p[name] for p in parts]).softmax(dim=1) for name in FACTOR_NAMES}
 
 
-def predict_factors(images: torch.Tensor, classifier: FactorClassifier | None = None,
-                    min_confidence: float = 0.0) -> dict[str, torch.Tensor]:
+def predict_factors(
+    images: torch.Tensor, classifier: FactorClassifier | None = None, min_confidence: float = 0.0
+) -> dict[str, torch.Tensor]:
     """Return factor -> predicted level (N,) long, for images (N, 3, 32, 32) in [-1, 1].
 
     Predictions whose probability is below `min_confidence` are set to -1 (unsure), so
@@ -110,16 +133,21 @@ def predict_factors(images: torch.Tensor, classifier: FactorClassifier | None = 
     predictions = {}
     for name, probabilities in factor_probabilities(images, classifier).items():
         confidence, level = probabilities.max(dim=1)
-        predictions[name] = torch.where(confidence >= min_confidence, level, torch.full_like(level, -1))
+        predictions[name] = torch.where(
+            confidence >= min_confidence, level, torch.full_like(level, -1)
+        )
     return predictions
 
 
-def factor_accuracy(images: torch.Tensor, labels: torch.Tensor,
-                    classifier: FactorClassifier | None = None) -> dict[str, float]:
+def factor_accuracy(
+    images: torch.Tensor, labels: torch.Tensor, classifier: FactorClassifier | None = None
+) -> dict[str, float]:
     """Accuracy per factor against true labels (N, 5) in FACTOR_NAMES order (SyntheticShapes.labels)."""
     predictions = predict_factors(images, classifier)
-    return {name: (predictions[name].cpu() == labels[:, i].cpu()).float().mean().item()
-            for i, name in enumerate(FACTOR_NAMES)}
+    return {
+        name: (predictions[name].cpu() == labels[:, i].cpu()).float().mean().item()
+        for i, name in enumerate(FACTOR_NAMES)
+    }
 
 
 def parse_concept(text: str) -> dict[str, int]:
@@ -149,8 +177,12 @@ PALETTE = torch.tensor(list(COLOURS.values()), dtype=torch.float32) / 255  # (4,
 PALETTE_HUE = PALETTE / PALETTE.amax(dim=1, keepdim=True)  # each colour / its brightest channel
 
 
-def clean_shape_mask(images: torch.Tensor, foreground: float = 0.35, purity: float = 0.9,
-                     dark_background: float = 0.1) -> torch.Tensor:
+def clean_shape_mask(
+    images: torch.Tensor,
+    foreground: float = 0.35,
+    purity: float = 0.9,
+    dark_background: float = 0.1,
+) -> torch.Tensor:
     """Return a bool (N,), True where an RGB image in [-1, 1] (N, 3, H, W) shows one clean shape.
 
     Clean: the foreground (pixels whose brightest channel exceeds `foreground`, in [0, 1]) is
@@ -165,15 +197,20 @@ def clean_shape_mask(images: torch.Tensor, foreground: float = 0.35, purity: flo
     distance = (hue[:, None] - PALETTE_HUE[None, :, :, None, None]).norm(dim=2)  # (N, 4, H, W)
     nearest, close = distance.argmin(dim=1), distance.amin(dim=1) < 0.35
     clean = []
-    for mask, colours, near, bright in zip((brightness > foreground).numpy(), nearest, close,
-                                           brightness):
-        clean.append(_one_blob(mask) and _one_colour(colours[mask], near[mask], purity)
-                     and _dark_outside(mask, bright, dark_background))
+    for mask, colours, near, bright in zip(
+        (brightness > foreground).numpy(), nearest, close, brightness
+    ):
+        clean.append(
+            _one_blob(mask)
+            and _one_colour(colours[mask], near[mask], purity)
+            and _dark_outside(mask, bright, dark_background)
+        )
     return torch.tensor(clean)
 
 
 def _one_blob(mask: np.ndarray) -> bool:
     from scipy import ndimage
+
     if mask.sum() < 4:
         return False
     components, _ = ndimage.label(mask)
@@ -187,6 +224,7 @@ def _one_colour(colours: torch.Tensor, near: torch.Tensor, purity: float) -> boo
 
 def _dark_outside(mask: np.ndarray, brightness: torch.Tensor, limit: float) -> bool:
     from scipy import ndimage
+
     outside = ~torch.from_numpy(ndimage.binary_dilation(mask, iterations=2))
     return not outside.any() or brightness[outside].mean().item() < limit
 

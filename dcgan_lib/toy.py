@@ -1,22 +1,19 @@
-"""Low-dimensional GANs for the theory chapter: samplers, tiny MLPs, a training loop, exact formulas.
+"""Low-dimensional GANs for the theory chapter: samplers, tiny MLPs, a training loop, mode counts.
 
 Everything here works on points, not images: data of shape (N, data_dim) with data_dim 1
 or 2, so that densities can be drawn and integrated on a grid and a whole GAN trains in
 seconds on a CPU. The loop is the same recipe as train.py (one D step, then one G step
 with the non-saturating loss, Adam with beta1 = 0.5), without images or checkpoints.
-
-The numeric helpers take densities evaluated on a regular grid (1-D arrays, spacing dx)
-and integrate with the rectangle rule; they return plain floats in nats.
+Exact formulas (densities, the optimal D, divergences) are in theory.py. Chapter 1.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .losses import discriminator_loss, generator_loss
@@ -28,8 +25,10 @@ TOY_HISTORY_KEYS = ("loss_D", "loss_G", "D_x", "D_G_z")
 
 # --------------------------------------------------------------------------- data
 
-def gaussian_1d(n: int, mean: float = 0.0, std: float = 1.0,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+
+def gaussian_1d(
+    n: int, mean: float = 0.0, std: float = 1.0, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Return n samples of N(mean, std^2), shape (n, 1)."""
     if std <= 0:
         raise ValueError(f"std must be positive, got {std}")
@@ -44,8 +43,13 @@ def ring_centres(modes: int = 8, radius: float = 2.0) -> torch.Tensor:
     return radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
 
 
-def ring_of_gaussians(n: int, modes: int = 8, radius: float = 2.0, std: float = 0.02,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
+def ring_of_gaussians(
+    n: int,
+    modes: int = 8,
+    radius: float = 2.0,
+    std: float = 0.02,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Return n samples of an equal mixture of `modes` Gaussians on a circle, shape (n, 2)."""
     if std <= 0:
         raise ValueError(f"std must be positive, got {std}")
@@ -55,6 +59,7 @@ def ring_of_gaussians(n: int, modes: int = 8, radius: float = 2.0, std: float = 
 
 
 # --------------------------------------------------------------------------- models
+
 
 def _mlp(in_dim: int, out_dim: int, hidden: int, depth: int, activation: Callable[[], nn.Module]):
     layers, width = [], in_dim
@@ -89,12 +94,15 @@ class ToyDiscriminator(nn.Module):
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         """Return logits, shape (N,); sigmoid(logit) is D's probability that a point is real."""
         if points.dim() != 2 or points.shape[1] != self.data_dim:
-            raise ValueError(f"ToyDiscriminator expects points of shape (N, {self.data_dim}), "
-                             f"got {tuple(points.shape)}; reshape 1-D data with x.reshape(-1, 1)")
+            raise ValueError(
+                f"ToyDiscriminator expects points of shape (N, {self.data_dim}), "
+                f"got {tuple(points.shape)}; reshape 1-D data with x.reshape(-1, 1)"
+            )
         return self.net(points).squeeze(1)
 
 
 # --------------------------------------------------------------------------- training
+
 
 @dataclass
 class ToyGANResult:
@@ -104,6 +112,7 @@ class ToyGANResult:
     snapshots: (step, fake points of shape (n_snapshot, data_dim)) from one fixed z, taken
     before training (step 0) and every snapshot_every steps.
     """
+
     generator: ToyGenerator
     discriminator: ToyDiscriminator
     history: dict[str, list[float]] = field(default_factory=dict)
@@ -131,16 +140,19 @@ def _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, saturating):
     opt_G.zero_grad(set_to_none=True)
     loss_G.backward()
     opt_G.step()
-    return {"loss_D": loss_D.item(), "loss_G": loss_G.item(),
-            "D_x": torch.sigmoid(real_logits).mean().item(),
-            "D_G_z": torch.sigmoid(fake_logits).mean().item()}
+    return {
+        "loss_D": loss_D.item(),
+        "loss_G": loss_G.item(),
+        "D_x": torch.sigmoid(real_logits).mean().item(),
+        "D_G_z": torch.sigmoid(fake_logits).mean().item(),
+    }
 
 
-def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64, depth: int = 2,
-                  steps: int = 2000, batch_size: int = 256, lr: float = 1e-3,
+def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64,
+                  depth: int = 2, steps: int = 2000, batch_size: int = 256, lr: float = 1e-3,
                   betas: tuple[float, float] = (0.5, 0.999), snapshot_every: int = 100,
                   n_snapshot: int = 1000, saturating: bool = False, lr_d: float | None = None,
-                  seed: int = 0) -> ToyGANResult:
+                  seed: int = 0) -> ToyGANResult:  # fmt: skip
     """Train a toy GAN on points drawn by `sampler(n, generator)` (shape (n, data_dim)).
 
     One step: one Adam step on D (BCE on a real and a fake batch), then one on G with the
@@ -148,8 +160,10 @@ def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64
     (default: lr, as in the paper). Deterministic given seed.
     """
     if steps < 0 or batch_size < 1 or snapshot_every < 1:
-        raise ValueError(f"need steps >= 0, batch_size >= 1, snapshot_every >= 1; got "
-                         f"steps={steps}, batch_size={batch_size}, snapshot_every={snapshot_every}")
+        raise ValueError(
+            f"need steps >= 0, batch_size >= 1, snapshot_every >= 1; got "
+            f"steps={steps}, batch_size={batch_size}, snapshot_every={snapshot_every}"
+        )
     torch.manual_seed(seed)
     G, D = ToyGenerator(nz, data_dim, hidden, depth), ToyDiscriminator(data_dim, hidden, depth)
     opt_G = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
@@ -165,16 +179,19 @@ def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64
             break
         real = sampler(batch_size, rng)
         if real.shape != (batch_size, data_dim):
-            raise ValueError(f"sampler must return shape ({batch_size}, {data_dim}), got "
-                             f"{tuple(real.shape)}")
-        for key, value in _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, saturating).items():
+            raise ValueError(
+                f"sampler must return shape ({batch_size}, {data_dim}), got {tuple(real.shape)}"
+            )
+        for key, value in _toy_step(
+            G, D, opt_G, opt_D, real, nz, batch_size, rng, saturating
+        ).items():
             result.history[key].append(value)
     return result
 
 
 def fit_discriminator(real_sampler: Sampler, fake_sampler: Sampler, data_dim: int = 1,
                       hidden: int = 64, depth: int = 2, steps: int = 1000, batch_size: int = 512,
-                      lr: float = 2e-3, seed: int = 0) -> ToyDiscriminator:
+                      lr: float = 2e-3, seed: int = 0) -> ToyDiscriminator:  # fmt: skip
     """Train only D, for a fixed G given as a sampler of fake points; return D.
 
     With enough capacity and data, sigmoid(D(x)) approaches the optimal discriminator
@@ -185,86 +202,21 @@ def fit_discriminator(real_sampler: Sampler, fake_sampler: Sampler, data_dim: in
     opt = torch.optim.Adam(D.parameters(), lr=lr)
     rng = torch.Generator().manual_seed(seed + 1)
     for _ in range(steps):
-        loss = discriminator_loss(D(real_sampler(batch_size, rng)), D(fake_sampler(batch_size, rng)))
+        loss = discriminator_loss(
+            D(real_sampler(batch_size, rng)), D(fake_sampler(batch_size, rng))
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
     return D
 
 
-# --------------------------------------------------------------------------- exact formulas
-
-def gaussian_pdf(x: np.ndarray, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
-    """Return the density of N(mean, std^2) at x (any shape)."""
-    return np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
-
-
-def optimal_discriminator(p_data: np.ndarray, p_g: np.ndarray) -> np.ndarray:
-    """Return D*(x) = p_data(x) / (p_data(x) + p_g(x)) (Goodfellow et al. 2014, Prop. 1); 0.5 where both are 0."""
-    p_data, p_g = np.asarray(p_data, dtype=float), np.asarray(p_g, dtype=float)
-    if (p_data < 0).any() or (p_g < 0).any():
-        raise ValueError("densities must be non-negative")
-    total = p_data + p_g
-    return np.divide(p_data, total, out=np.full_like(total, 0.5), where=total > 0)
-
-
-def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """x * log(y) with the convention 0 * log(anything) = 0."""
-    return np.where(x > 0, x * np.log(np.where(x > 0, y, 1.0)), 0.0)
-
-
-def kl_divergence(p: np.ndarray, q: np.ndarray, dx: float) -> float:
-    """Return KL(p || q) = integral p log(p / q) dx for densities on a grid with spacing dx, in nats."""
-    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
-    return float(np.sum(_xlogy(p, p) - _xlogy(p, q)) * dx)
-
-
-def jsd(p: np.ndarray, q: np.ndarray, dx: float) -> float:
-    """Return the Jensen-Shannon divergence KL(p||m)/2 + KL(q||m)/2, m = (p+q)/2, in nats (0 .. log 2)."""
-    mixture = 0.5 * (np.asarray(p, dtype=float) + np.asarray(q, dtype=float))
-    return 0.5 * kl_divergence(p, mixture, dx) + 0.5 * kl_divergence(q, mixture, dx)
-
-
-def value_function(p_data: np.ndarray, p_g: np.ndarray, d: np.ndarray, dx: float,
-                   one_minus_d: np.ndarray | None = None) -> float:
-    """Return V(D, G) = E_{p_data}[log D(x)] + E_{p_g}[log(1 - D(x))] on a grid, D given as values d.
-
-    one_minus_d: 1 - d computed without rounding, where d rounds to 1 in floating point.
-    """
-    d = np.asarray(d, dtype=float)
-    one_minus_d = 1.0 - d if one_minus_d is None else np.asarray(one_minus_d, dtype=float)
-    return float(np.sum(_xlogy(np.asarray(p_data, dtype=float), d)
-                        + _xlogy(np.asarray(p_g, dtype=float), one_minus_d)) * dx)
-
-
-def generator_criterion(p_data: np.ndarray, p_g: np.ndarray, dx: float) -> float:
-    """Return C(G) = max_D V(D, G) = V(D*, G); in theory it equals -log 4 + 2 JSD(p_data || p_g)."""
-    # 1 - D* = p_g / (p_data + p_g), computed directly: where p_g << p_data, 1 - D* would round to 0
-    return value_function(p_data, p_g, optimal_discriminator(p_data, p_g), dx,
-                          one_minus_d=optimal_discriminator(p_g, p_data))
-
-
-def generator_loss_curves(d_fake: torch.Tensor) -> dict[str, torch.Tensor]:
-    """For values of D(G(z)) in (0, 1), shape (K,), return both G losses and their gradients
-    with respect to D's logit a (D = sigmoid(a)), each shape (K,), computed with autograd.
-
-    Keys: saturating = log(1 - D), non_saturating = -log D, grad_saturating (= -D),
-    grad_non_saturating (= D - 1).
-    """
-    if (d_fake <= 0).any() or (d_fake >= 1).any():
-        raise ValueError("d_fake must lie strictly between 0 and 1")
-    logits = torch.logit(d_fake.double()).requires_grad_(True)
-    saturating = -F.softplus(logits)              # log(1 - sigmoid(a))
-    non_saturating = F.softplus(-logits)          # -log sigmoid(a)
-    grad_sat, = torch.autograd.grad(saturating.sum(), logits)
-    grad_non_sat, = torch.autograd.grad(non_saturating.sum(), logits)
-    return {"saturating": saturating.detach(), "non_saturating": non_saturating.detach(),
-            "grad_saturating": grad_sat, "grad_non_saturating": grad_non_sat}
-
-
 # --------------------------------------------------------------------------- metrics
 
-def nearest_centre(samples: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+
+def nearest_centre(
+    samples: torch.Tensor, centres: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (index of the nearest centre, distance to it), each shape (N,), for samples (N, d)."""
     distances = torch.cdist(samples.float(), centres.float())
     distance, index = distances.min(dim=1)
@@ -278,8 +230,12 @@ def mode_counts(samples: torch.Tensor, centres: torch.Tensor, threshold: float) 
     return torch.bincount(index[close], minlength=len(centres))
 
 
-def modes_covered(samples: torch.Tensor, centres: torch.Tensor, threshold: float = 0.1,
-                  min_fraction: float = 0.02) -> int:
+def modes_covered(
+    samples: torch.Tensor,
+    centres: torch.Tensor,
+    threshold: float = 0.1,
+    min_fraction: float = 0.02,
+) -> int:
     """Return the number of modes that receive at least min_fraction of the samples within
     `threshold` of their centre (e.g. 5 std of the mode). samples (N, d), centres (modes, d).
 
@@ -287,12 +243,16 @@ def modes_covered(samples: torch.Tensor, centres: torch.Tensor, threshold: float
     it gets at least a sixth of its fair share.
     """
     if threshold <= 0 or not 0 <= min_fraction <= 1:
-        raise ValueError(f"need threshold > 0 and 0 <= min_fraction <= 1, got {threshold}, {min_fraction}")
+        raise ValueError(
+            f"need threshold > 0 and 0 <= min_fraction <= 1, got {threshold}, {min_fraction}"
+        )
     counts = mode_counts(samples, centres, threshold)
     return int((counts >= min_fraction * len(samples)).sum())
 
 
-def fraction_near_modes(samples: torch.Tensor, centres: torch.Tensor, threshold: float = 0.1) -> float:
+def fraction_near_modes(
+    samples: torch.Tensor, centres: torch.Tensor, threshold: float = 0.1
+) -> float:
     """Return the fraction of samples within `threshold` of some centre ('high-quality' samples)."""
     _, distance = nearest_centre(samples, centres)
     return float((distance <= threshold).float().mean())

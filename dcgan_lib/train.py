@@ -7,24 +7,30 @@ share of this process under torchrun (``draw_z``), mixed precision (``precision`
 scaling (``update``) and freezing D in the G step (``frozen_discriminator``). Checkpoints
 (checkpoints.py) hold everything needed to continue bit for bit. Chapter 5.
 """
+
 from __future__ import annotations
 
 import contextlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch.utils.data import Dataset
 
-from .checkpoints import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, config_mismatches, load_checkpoint,
-                          save_checkpoint)
+from .checkpoints import (
+    CHECKPOINT_NAME,
+    load_checkpoint,
+    restore_trainer,
+    save_checkpoint,
+    trainer_state,
+)
 from .config import TrainConfig
 from .data import BatchStream, load_dataset
 from .distributed import init_distributed, skip_grad_sync, wrap_for_training
-from .errors import CheckpointError, TrainingDiverged, TrainingInterrupted
+from .errors import TrainingDiverged, TrainingInterrupted
 from .losses import discriminator_loss, generator_loss
 from .models import Discriminator, Generator, build_models, frozen, sample_z
 from .runtime import StopSignals, check_precision, pick_device, precision_context
@@ -35,6 +41,7 @@ HISTORY_KEYS = ("loss_D", "loss_G", "D_x", "D_G_z")
 @dataclass
 class TrainResult:
     """What train() returns: the trained models, the per-step history and where files went."""
+
     generator: Generator
     discriminator: Discriminator
     history: dict[str, list[float]]
@@ -57,14 +64,43 @@ class Trainer:
     after every step of run(): a notebook can watch or record without touching the loop.
     """
 
-    def __init__(self, config: TrainConfig, dataset: Dataset, out_dir: str | Path | None = None,
-                 resume: bool = True):
+    def __init__(
+        self,
+        config: TrainConfig,
+        dataset: Dataset,
+        out_dir: str | Path | None = None,
+        resume: bool = True,
+    ):
         self.config = config
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.dist = init_distributed(pick_device(config.device))  # one process unless torchrun
         self.device = self.dist.device
         check_precision(self.device, config.precision)
         self.nc = dataset[0][0].shape[0]
+        self.build_models_and_optimisers()
+        self.noise_rng = torch.Generator(device=self.device).manual_seed(config.seed)
+        fixed_rng = torch.Generator().manual_seed(config.seed + 1)
+        self.fixed_noise = sample_z(64, config.nz, config.z_distribution, fixed_rng)
+        self.step, self.history = 0, {key: [] for key in HISTORY_KEYS}
+        self.pending: list[torch.Tensor] = []
+        self.last_checkpoint: Path | None = None
+        self.callbacks: list[Callable[[Trainer], None]] = []
+        if resume and self.out_dir is not None and (self.out_dir / CHECKPOINT_NAME).exists():
+            path = self.out_dir / CHECKPOINT_NAME
+            restore_trainer(self, load_checkpoint(path, self.device), path)
+        # the modules the step calls: G and D themselves, or wrapped in DDP / torch.compile
+        wrap = (self.dist, config.compile, config.sync_batchnorm)
+        self.G_wrapped = wrap_for_training(self.G, *wrap)
+        self.D_wrapped = wrap_for_training(self.D, *wrap)
+        self.batches = BatchStream(
+            dataset, config.batch_size, config.seed, self.device, config.data_on_device,
+            config.num_workers,
+        )  # fmt: skip
+        self.batches.share = self.dist.share(config.batch_size)
+
+    def build_models_and_optimisers(self) -> None:
+        """G and D with weights drawn from the config's seed, and an Adam optimiser for each."""
+        config = self.config
         torch.manual_seed(config.seed)
         self.G, self.D = (m.to(self.device) for m in build_models(config, self.nc))
         if config.channels_last:
@@ -74,21 +110,6 @@ class Trainer:
         self.d_optimizer = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
         # fp16 only: scale the losses so that small gradients do not underflow
         self.scaler = torch.amp.GradScaler("cuda", enabled=config.precision == "fp16")
-        self.noise_rng = torch.Generator(device=self.device).manual_seed(config.seed)
-        self.fixed_noise = sample_z(64, config.nz, config.z_distribution,
-                                    torch.Generator().manual_seed(config.seed + 1))
-        self.step, self.history = 0, {key: [] for key in HISTORY_KEYS}
-        self.pending: list[torch.Tensor] = []
-        self.last_checkpoint: Path | None = None
-        self.callbacks: list[Callable[[Trainer], None]] = []
-        if resume and self.out_dir is not None and (self.out_dir / CHECKPOINT_NAME).exists():
-            self.restore(load_checkpoint(self.out_dir / CHECKPOINT_NAME, self.device))
-        # the modules the step calls: G and D themselves, or wrapped in DDP / torch.compile
-        self.G_wrapped = wrap_for_training(self.G, self.dist, config.compile, config.sync_batchnorm)
-        self.D_wrapped = wrap_for_training(self.D, self.dist, config.compile, config.sync_batchnorm)
-        self.batches = BatchStream(dataset, config.batch_size, config.seed, self.device,
-                                   config.data_on_device, config.num_workers)
-        self.batches.share = self.dist.share(config.batch_size)
 
     # ------------------------------------------------------------------------- the step
 
@@ -123,8 +144,9 @@ class Trainer:
     def draw_z(self, batch: int) -> torch.Tensor:
         """Noise for this process's batch: every process draws the global batch, keeps its share."""
         global_batch = batch * self.dist.world_size
-        z = sample_z(global_batch, self.config.nz, self.config.z_distribution, self.noise_rng,
-                     self.device)
+        z = sample_z(
+            global_batch, self.config.nz, self.config.z_distribution, self.noise_rng, self.device
+        )
         return z[self.dist.share(global_batch)]
 
     def precision(self):
@@ -149,10 +171,16 @@ class Trainer:
 
     def record(self, d_loss, g_loss, real_logits, gen_logits) -> None:
         """Keep the step's losses, D(x) and D(G(z)) on the device; flush() moves them."""
-        self.pending.append(torch.stack([
-            d_loss.detach().float(), g_loss.detach().float(),
-            torch.sigmoid(real_logits.detach().float()).mean(),
-            torch.sigmoid(gen_logits.detach().float()).mean()]))
+        self.pending.append(
+            torch.stack(
+                [
+                    d_loss.detach().float(),
+                    g_loss.detach().float(),
+                    torch.sigmoid(real_logits.detach().float()).mean(),
+                    torch.sigmoid(gen_logits.detach().float()).mean(),
+                ]
+            )
+        )
 
     def flush(self) -> None:
         """Move pending per-step values to the history; raise on a NaN or infinite loss."""
@@ -164,59 +192,26 @@ class Trainer:
         bad = (~torch.isfinite(values[:, :2])).any(dim=1).nonzero()
         if len(bad):
             row = int(bad[0])
-            kept = (f"the last good checkpoint, {self.last_checkpoint}, is untouched"
-                    if self.last_checkpoint else "no checkpoint had been written yet")
+            kept = (
+                f"the last good checkpoint, {self.last_checkpoint}, is untouched"
+                if self.last_checkpoint
+                else "no checkpoint had been written yet"
+            )
             raise TrainingDiverged(
                 f"training diverged: loss_D={values[row, 0].item()}, "
                 f"loss_G={values[row, 1].item()} at step {first_step + row}; {kept}. "
-                f"Lower lr (paper: 2e-4), keep batch_norm=True, or use precision='fp32'")
+                f"Lower lr (paper: 2e-4), keep batch_norm=True, or use precision='fp32'"
+            )
         for key, column in zip(HISTORY_KEYS, values.T.tolist()):
             self.history[key].extend(column)
 
-    # ------------------------------------------------------------------------- state
-
-    def state(self) -> dict:
-        """Everything a checkpoint holds to continue bit for bit."""
-        rng = {"torch": torch.get_rng_state(), "noise": self.noise_rng.get_state()}
-        if self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        return {"format": CHECKPOINT_FORMAT, "config": asdict(self.config), "step": self.step,
-                "nc": self.nc, "generator": self.G.state_dict(),
-                "discriminator": self.D.state_dict(),
-                "g_optimizer": self.g_optimizer.state_dict(),
-                "d_optimizer": self.d_optimizer.state_dict(),
-                "scaler": self.scaler.state_dict(), "rng": rng, "history": self.history,
-                "fixed_noise": self.fixed_noise}
-
-    def restore(self, state: dict) -> None:
-        """Continue from a checkpoint's state; refuse one written by a different config."""
-        path = self.out_dir / CHECKPOINT_NAME
-        mismatches = config_mismatches(state["config"], self.config)
-        if state.get("nc") != self.nc:
-            mismatches.append(f"nc={state.get('nc')!r} in the checkpoint but the data has "
-                              f"nc={self.nc}")
-        if mismatches:
-            raise CheckpointError(
-                f"{path} was written by a different config: {'; '.join(mismatches)}. Use the "
-                f"same config to resume, or a new out_dir (or resume=False / --no-resume) to "
-                f"start over")
-        self.G.load_state_dict(state["generator"])
-        self.D.load_state_dict(state["discriminator"])
-        self.g_optimizer.load_state_dict(state["g_optimizer"])
-        self.d_optimizer.load_state_dict(state["d_optimizer"])
-        self.scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng"]["torch"])
-        self.noise_rng.set_state(state["rng"]["noise"])
-        if "cuda" in state["rng"] and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
-        self.step, self.history = state["step"], state["history"]
-        self.fixed_noise = state["fixed_noise"]
-        self.last_checkpoint = path
+    # ------------------------------------------------------------------------- files
 
     @torch.no_grad()
     def save_samples(self) -> Path:
         """Write a grid of G's images from the fixed noise to out_dir/samples/step_XXXXXX.png."""
         from torchvision.utils import save_image
+
         self.G.eval()
         images = self.G(self.fixed_noise.to(self.device)).float().cpu()
         self.G.train()
@@ -229,7 +224,7 @@ class Trainer:
         """Write out_dir/checkpoint.pt atomically (after a NaN check: never past a NaN)."""
         self.flush()
         path = self.out_dir / CHECKPOINT_NAME
-        save_checkpoint(path, self.state())
+        save_checkpoint(path, trainer_state(self))
         self.last_checkpoint = path
         return path
 
@@ -246,10 +241,16 @@ class Trainer:
         step and raises TrainingInterrupted saying how to resume.
         """
         from tqdm.auto import tqdm
+
         writes = self.out_dir is not None and self.dist.is_main  # only rank 0 writes files
         start, started = self.step, time.perf_counter()
-        bar = tqdm(total=self.config.steps, initial=start, disable=not (progress and writes),
-                   desc="training", unit="step")
+        bar = tqdm(
+            total=self.config.steps,
+            initial=start,
+            disable=not (progress and writes),
+            desc="training",
+            unit="step",
+        )
         batches = self.batches.from_step(self.step)
         with StopSignals() as stop:
             while self.step < self.config.steps and stop.received is None:
@@ -262,17 +263,27 @@ class Trainer:
                 self.save_samples()
             self.save()
         if stop.received is not None and self.step < self.config.steps:
-            raise self.interrupted(stop.received, writes)
-        return TrainResult(self.G.eval(), self.D.eval(), self.history, self.step,
-                           self.out_dir if writes else None, time.perf_counter() - started)
+            raise TrainingInterrupted(
+                stop.received, self.step, self.last_checkpoint if writes else None
+            )
+        return TrainResult(
+            self.G.eval(),
+            self.D.eval(),
+            self.history,
+            self.step,
+            self.out_dir if writes else None,
+            time.perf_counter() - started,
+        )
 
     def after_step(self, bar, writes: bool) -> None:
         """Log, sample, checkpoint and call the callbacks, each when its period comes round."""
         config = self.config
         if self.step % config.log_every == 0:
             self.flush()
-            bar.set_postfix(loss_D=f"{self.history['loss_D'][-1]:.3f}",
-                            loss_G=f"{self.history['loss_G'][-1]:.3f}")
+            bar.set_postfix(
+                loss_D=f"{self.history['loss_D'][-1]:.3f}",
+                loss_G=f"{self.history['loss_G'][-1]:.3f}",
+            )
         if writes and self.step % config.sample_every == 0:
             self.save_samples()
         if writes and self.step % config.checkpoint_every == 0:
@@ -281,20 +292,14 @@ class Trainer:
             callback(self)
         bar.update(1)
 
-    def interrupted(self, signal_number: int, writes: bool) -> TrainingInterrupted:
-        """The exception run() raises after a stop signal, saying where the checkpoint is."""
-        import signal
-        saved = self.last_checkpoint if writes else None
-        where = (f"the checkpoint at step {self.step} is {saved}; run the same command again "
-                 f"to resume from it" if saved else "nothing was saved (no out_dir)")
-        return TrainingInterrupted(f"training stopped by {signal.Signals(signal_number).name} "
-                                   f"after step {self.step}; {where}",
-                                   signal_number, self.step, saved)
 
-
-def train(config: TrainConfig | None = None, dataset: Dataset | None = None,
-          out_dir: str | Path | None = None, resume: bool = True,
-          progress: bool = True) -> TrainResult:
+def train(
+    config: TrainConfig | None = None,
+    dataset: Dataset | None = None,
+    out_dir: str | Path | None = None,
+    resume: bool = True,
+    progress: bool = True,
+) -> TrainResult:
     """Train a DCGAN for config.steps steps (continuing from out_dir's checkpoint if any).
 
     ``dataset`` defaults to ``load_dataset(config.dataset, ...)``. With ``out_dir`` set,
@@ -303,13 +308,19 @@ def train(config: TrainConfig | None = None, dataset: Dataset | None = None,
     """
     config = config or TrainConfig()
     if dataset is None:
-        dataset = load_dataset(config.dataset, root=config.data_root or None,
-                               image_size=config.image_size, download=config.download,
-                               seed=config.seed)
+        dataset = load_dataset(
+            config.dataset,
+            root=config.data_root or None,
+            image_size=config.image_size,
+            download=config.download,
+            seed=config.seed,
+        )
     return Trainer(config, dataset, out_dir, resume).run(progress)
 
 
 def history_summary(history: dict[str, list[float]], last: int = 50) -> dict[str, float]:
     """Mean of each history series over the last `last` steps (NaN where empty). Chapter 5."""
-    return {key: (sum(values[-last:]) / len(values[-last:]) if values else math.nan)
-            for key, values in history.items()}
+    return {
+        key: (sum(values[-last:]) / len(values[-last:]) if values else math.nan)
+        for key, values in history.items()
+    }

@@ -1,4 +1,5 @@
 """Figures used across chapters: image grids and training curves. Each returns its Axes."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -13,8 +14,9 @@ def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.T
     return grid.permute(1, 2, 0)
 
 
-def show_images(images: torch.Tensor, nrow: int = 8, title: str | None = None, ax=None,
-                size: float = 4.0):
+def show_images(
+    images: torch.Tensor, nrow: int = 8, title: str | None = None, ax=None, size: float = 4.0
+):
     """Show a grid of images in [-1, 1] (N, C, H, W) without axes; return the Axes."""
     if ax is None:
         rows = -(-len(images) // nrow)
@@ -46,7 +48,9 @@ def plot_history(history: dict[str, list[float]], window: int = 25, axes=None):
     for key, label in (("D_x", "D(x)"), ("D_G_z", "D(G(z))")):
         axes[1].plot(smooth(history[key], window), label=label)
     axes[0].set(xlabel="step", ylabel="loss", title="losses")
-    axes[1].set(xlabel="step", ylabel="probability 'real'", title="discriminator outputs", ylim=(0, 1))
+    axes[1].set(
+        xlabel="step", ylabel="probability 'real'", title="discriminator outputs", ylim=(0, 1)
+    )
     for ax in axes:
         ax.legend()
     return axes
@@ -62,12 +66,16 @@ def animated_gif_html(frames: list, duration_ms: int = 400, width: int = 240) ->
     import io
 
     from PIL import Image
+
     if not frames:
         raise ValueError("no frames to animate: pass a non-empty list of image paths")
     images = [Image.open(path).convert("RGB") for path in frames]
     buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
-                   duration=duration_ms, loop=0)
+    images[0].save(
+        buffer, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0
+    )
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return (f'<img src="data:image/gif;base64,{data}" width="{width}" '
-            f'alt="sample grids from the fixed noise, one frame per saved step">')
+    return (
+        f'<img src="data:image/gif;base64,{data}" width="{width}" '
+        f'alt="sample grids from the fixed noise, one frame per saved step">'
+    )

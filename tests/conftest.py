@@ -1,5 +1,6 @@
 """Shared fixtures and helpers: the repository root, the _toc.yml pages, the tools/ scripts,
 and tiny configs and data so every test runs in seconds on a CPU."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -44,8 +45,19 @@ def _single_thread():
 @pytest.fixture
 def tiny_config() -> TrainConfig:
     """A 16x16, 8-channel model: a training step takes milliseconds."""
-    return TrainConfig(dataset="mnist5k", image_size=16, ngf=8, ndf=8, nz=16, batch_size=16,
-                       steps=6, sample_every=3, checkpoint_every=3, log_every=1, device="cpu")
+    return TrainConfig(
+        dataset="mnist5k",
+        image_size=16,
+        ngf=8,
+        ndf=8,
+        nz=16,
+        batch_size=16,
+        steps=6,
+        sample_every=3,
+        checkpoint_every=3,
+        log_every=1,
+        device="cpu",
+    )
 
 
 @pytest.fixture

@@ -1,14 +1,15 @@
 """The throughput benchmark: table shape, baseline ratio and the FLOP count."""
+
 import json
 
 import pytest
 import torch
 from torch import nn
 
-from dcgan_lib.__main__ import main
-from dcgan_lib.perf import TABLE_COLUMNS, count_step_flops, format_table, run_bench, variant_config
-from dcgan_lib.models import Discriminator, Generator
 from dcgan_lib import TrainConfig
+from dcgan_lib.__main__ import main
+from dcgan_lib.models import Discriminator, Generator
+from dcgan_lib.perf import TABLE_COLUMNS, count_step_flops, format_table, run_bench, variant_config
 
 
 def conv_flops(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[float, tuple[int, ...]]:
@@ -18,9 +19,19 @@ def conv_flops(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[float, 
     if isinstance(module, nn.ConvTranspose2d):
         out = (h - 1) * module.stride[0] - 2 * module.padding[0] + k
         # every input pixel is scattered through the whole kernel to every output channel
-        return 2 * n * c_in * h * w * module.out_channels * k * k, (n, module.out_channels, out, out)
+        return 2 * n * c_in * h * w * module.out_channels * k * k, (
+            n,
+            module.out_channels,
+            out,
+            out,
+        )
     out = (h + 2 * module.padding[0] - k) // module.stride[0] + 1
-    return 2 * n * module.out_channels * out * out * c_in * k * k, (n, module.out_channels, out, out)
+    return 2 * n * module.out_channels * out * out * c_in * k * k, (
+        n,
+        module.out_channels,
+        out,
+        out,
+    )
 
 
 def forward_flops(model: nn.Module, input_shape) -> tuple[float, float]:
@@ -42,16 +53,31 @@ def test_step_flop_count_matches_an_analytic_count_for_a_tiny_model():
     # twice the forward (input and weight gradients) except where no input gradient is needed:
     # D's first layer on real and on detached fakes, and G's first layer (z needs no gradient);
     # in the G step D is frozen, so D's backward there computes input gradients only.
-    expected = (g_total + 3 * d_total                      # forwards
-                + 2 * (2 * d_total - d_first)              # D step: real and detached fake
-                + d_total + 2 * g_total - g_first)         # G step: through frozen D into G
+    expected = (
+        g_total
+        + 3 * d_total  # forwards
+        + 2 * (2 * d_total - d_first)  # D step: real and detached fake
+        + d_total
+        + 2 * g_total
+        - g_first
+    )  # G step: through frozen D into G
     assert count_step_flops(config, nc=1, batch=3) == pytest.approx(expected, rel=1e-9)
 
 
 def test_tiny_bench_gives_every_column_and_ratio_one_for_the_baseline():
     variants = ("baseline", "resident", "channels_last", "bf16", "cudagraphs")
-    result = run_bench(sizes=(16,), batch_sizes=(16,), variants=variants, steps=2, repeats=1, warmup=1,
-                       device="cpu", workers=0, width=4, peak_gflops=100.0)
+    result = run_bench(
+        sizes=(16,),
+        batch_sizes=(16,),
+        variants=variants,
+        steps=2,
+        repeats=1,
+        warmup=1,
+        device="cpu",
+        workers=0,
+        width=4,
+        peak_gflops=100.0,
+    )
     rows = {row["variant"]: row for row in result["rows"]}
     assert list(rows) == list(variants)
     assert all(set(row) == set(TABLE_COLUMNS) for row in rows.values())
@@ -59,7 +85,9 @@ def test_tiny_bench_gives_every_column_and_ratio_one_for_the_baseline():
     for name in ("resident", "channels_last"):
         row = rows[name]
         assert row["images_per_s"] > 0 and row["gflops_per_s"] > 0
-        assert row["ratio"] == pytest.approx(row["images_per_s"] / rows["baseline"]["images_per_s"])
+        assert row["ratio"] == pytest.approx(
+            row["images_per_s"] / rows["baseline"]["images_per_s"]
+        )
         assert row["peak_fraction"] == pytest.approx(row["gflops_per_s"] / 100.0)
     assert rows["bf16"]["images_per_s"] is None and "needs CUDA" in rows["bf16"]["note"]
     table = format_table(result)
@@ -69,12 +97,38 @@ def test_tiny_bench_gives_every_column_and_ratio_one_for_the_baseline():
 
 def test_bench_command_writes_json(tmp_path, capsys):
     path = tmp_path / "bench.json"
-    main(["bench", "--device", "cpu", "--sizes", "16", "--batch-size", "16", "--steps", "1", "--repeats", "1",
-          "--warmup", "1", "--width", "4", "--variants", "baseline", "resident", "--baseline-workers", "0",
-          "--json", str(path)])
+    main(
+        [
+            "bench",
+            "--device",
+            "cpu",
+            "--sizes",
+            "16",
+            "--batch-size",
+            "16",
+            "--steps",
+            "1",
+            "--repeats",
+            "1",
+            "--warmup",
+            "1",
+            "--width",
+            "4",
+            "--variants",
+            "baseline",
+            "resident",
+            "--baseline-workers",
+            "0",
+            "--json",
+            str(path),
+        ]
+    )
     result = json.loads(path.read_text())
     assert [row["variant"] for row in result["rows"]] == ["baseline", "resident"]
-    assert result["meta"]["peak_gflops"] is None and "| 16 | 16 | baseline |" in capsys.readouterr().out
+    assert (
+        result["meta"]["peak_gflops"] is None
+        and "| 16 | 16 | baseline |" in capsys.readouterr().out
+    )
 
 
 def test_combined_variant_switches_on_every_feature_the_device_has():
@@ -87,24 +141,56 @@ def test_combined_variant_switches_on_every_feature_the_device_has():
 
 def test_quality_check_scores_every_variant_and_seed_and_skips_cuda_only_ones():
     from dcgan_lib.perf import quality_check
-    rows = quality_check(("resident", "channels_last", "bf16"), seeds=(0, 1), steps=2, width=8, batch=16,
-                         samples=100, device="cpu")
+
+    rows = quality_check(
+        ("resident", "channels_last", "bf16"),
+        seeds=(0, 1),
+        steps=2,
+        width=8,
+        batch=16,
+        samples=100,
+        device="cpu",
+    )
     assert [(row["variant"], row["seed"]) for row in rows] == [
-        ("resident", 0), ("resident", 1), ("channels_last", 0), ("channels_last", 1)]
-    assert all(row["steps"] == 2 and row["fid"] > 0 and 0 <= row["confident_share"] <= 1 for row in rows)
+        ("resident", 0),
+        ("resident", 1),
+        ("channels_last", 0),
+        ("channels_last", 1),
+    ]
+    assert all(
+        row["steps"] == 2 and row["fid"] > 0 and 0 <= row["confident_share"] <= 1 for row in rows
+    )
     assert rows[0]["fid"] != rows[1]["fid"]  # two seeds are two different runs
 
 
 def test_quality_command_passes_the_number_of_seeds_and_writes_json(tmp_path, monkeypatch, capsys):
     import dcgan_lib.perf.quality as quality
+
     calls = []
+
     def fake_quality_check(variants, seeds, steps, device):
         calls.append((variants, seeds, steps))
         return [{"variant": v, "seed": s, "fid": 1.0} for v in variants for s in seeds]
+
     monkeypatch.setattr(quality, "quality_check", fake_quality_check)
     path = tmp_path / "quality.json"
-    assert main(["bench", "--quality", "--quality-seeds", "3", "--quality-steps", "7", "--device", "cpu",
-                 "--json", str(path)]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--quality",
+                "--quality-seeds",
+                "3",
+                "--quality-steps",
+                "7",
+                "--device",
+                "cpu",
+                "--json",
+                str(path),
+            ]
+        )
+        == 0
+    )
     assert calls == [(("resident", "channels_last", "compile"), (0, 1, 2), 7)]
     assert len(json.loads(path.read_text())["quality"]) == 9
     assert "'variant': 'compile', 'seed': 2" in capsys.readouterr().out

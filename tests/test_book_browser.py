@@ -11,6 +11,7 @@ jupyter-cache) unless _build/html is newer than every source, as after `make boo
 DCGAN_BOOK_ROOT points the test at another book folder. Skipped, saying how to install
 it, only when Chromium is absent (`make test` installs it when run as root).
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,6 +28,7 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 import yaml
+
 from conftest import ROOT, toc_pages
 
 BOOK_ROOT = Path(os.environ.get("DCGAN_BOOK_ROOT", ROOT)).resolve()
@@ -38,13 +40,17 @@ MATHJAX_WAIT_S = 60
 # console messages of the theme itself, harmless and not ours to fix: sphinx-thebe 0.3.1
 # writes its config script twice (thebe is not used: no thebe launch button); the pydata
 # theme reports a fresh profile's empty colour mode; browsers ask for a favicon the book lacks
-KNOWN_CONSOLE_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",
-                        "Got invalid theme mode", "/favicon.ico")
+KNOWN_CONSOLE_ERRORS = (
+    "Identifier 'THEBE_JS_URL' has already been declared",
+    "Got invalid theme mode",
+    "/favicon.ico",
+)
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
     reason="Chromium is not installed: as root, apt-get update && apt-get install -y chromium "
-           "chromium-driver (`make test` does this when it runs as root)")
+    "chromium-driver (`make test` does this when it runs as root)",
+)
 
 
 def toc_documents() -> list[str]:
@@ -78,14 +84,19 @@ def build_book() -> None:
     # no MPLBACKEND=Agg here: the kernels must use the inline backend, or no figure reaches the book
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     env["DCGAN_QUICK"] = os.environ.get("DCGAN_QUICK", "1")
-    result = subprocess.run([str(jupyter_book), "build", str(BOOK_ROOT), "--warningiserror", "--keep-going"],
-                            capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(BOOK_ROOT), "--warningiserror", "--keep-going"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if result.returncode != 0:
         pytest.fail(f"jupyter-book build failed:\n{(result.stdout + result.stderr)[-5000:]}")
 
 
 class RecordingHandler(http.server.SimpleHTTPRequestHandler):
     """Serve the built book; remember every request that failed."""
+
     failures: list[str]
 
     def log_request(self, code="-", size="-"):
@@ -102,8 +113,9 @@ def server():
     if not build_is_current():
         build_book()
     failures: list[str] = []
-    handler = functools.partial(type("Handler", (RecordingHandler,), {"failures": failures}),
-                                directory=str(HTML))
+    handler = functools.partial(
+        type("Handler", (RecordingHandler,), {"failures": failures}), directory=str(HTML)
+    )
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -121,10 +133,19 @@ def browser(tmp_path_factory):
     os.environ.setdefault("SE_AVOID_STATS", "true")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1280,1000",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1000",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
@@ -189,9 +210,13 @@ def visit(driver, url: str, screenshot: Path) -> dict:
         mathjax = driver.execute_async_script(WAIT_FOR_MATHJAX, MATHJAX_WAIT_S)
     pending_images = driver.execute_async_script(WAIT_FOR_IMAGES)
     facts = driver.execute_script(PAGE_FACTS)
-    facts.update(mathjax=mathjax, pending_images=pending_images,
-                 console_errors=[entry["message"] for entry in driver.get_log("browser")
-                                 if entry["level"] == "SEVERE"])
+    facts.update(
+        mathjax=mathjax,
+        pending_images=pending_images,
+        console_errors=[
+            entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
+        ],
+    )
     driver.save_screenshot(str(screenshot))
     return facts
 
@@ -205,8 +230,9 @@ def pages(server, browser) -> dict[str, dict]:
     SCREENSHOTS.mkdir(parents=True)
     started, facts = time.perf_counter(), {}
     for document in toc_documents():
-        facts[document] = visit(browser, base + document + ".html",
-                                SCREENSHOTS / (document.replace("/", "_") + ".png"))
+        facts[document] = visit(
+            browser, base + document + ".html", SCREENSHOTS / (document.replace("/", "_") + ".png")
+        )
         facts[document]["failed_requests"] = list(failures)
         failures.clear()
     facts["__seconds__"] = time.perf_counter() - started
@@ -220,10 +246,17 @@ def each_page(pages) -> list[tuple[str, dict]]:
 def test_every_page_loads_with_no_failed_request_or_script_error(pages):
     for document, facts in each_page(pages):
         assert (HTML / f"{document}.html").exists(), f"{document}.html was not built"
-        failed = [request for request in facts["failed_requests"] if not request.endswith(" /favicon.ico")]
+        failed = [
+            request
+            for request in facts["failed_requests"]
+            if not request.endswith(" /favicon.ico")
+        ]
         assert failed == [], f"{document}: failed requests {failed}"
-        errors = [message for message in facts["console_errors"]
-                  if not any(known in message for known in KNOWN_CONSOLE_ERRORS)]
+        errors = [
+            message
+            for message in facts["console_errors"]
+            if not any(known in message for known in KNOWN_CONSOLE_ERRORS)
+        ]
         assert errors == [], f"{document}: JavaScript errors {errors}"
         assert "404" not in facts["title"], f"{document}: {facts['title']}"
 
@@ -231,7 +264,9 @@ def test_every_page_loads_with_no_failed_request_or_script_error(pages):
 def test_pages_request_nothing_outside_the_book(pages):
     for document, facts in each_page(pages):
         external = [url for url in facts["resources"] if not url.startswith("http://127.0.0.1:")]
-        assert external == [], f"{document} loads {external}: these fail offline; serve them from _static/"
+        assert external == [], (
+            f"{document} loads {external}: these fail offline; serve them from _static/"
+        )
 
 
 def test_mathjax_typeset_all_math(pages):
@@ -242,15 +277,18 @@ def test_mathjax_typeset_all_math(pages):
         if facts["mathElements"]:
             pages_with_math += 1
             assert facts["mathjax"] == "typeset", f"{document}: {facts['mathjax']}"
-            assert facts["typeset"] >= facts["mathElements"], \
+            assert facts["typeset"] >= facts["mathElements"], (
                 f"{document}: {facts['typeset']} of {facts['mathElements']} formulas typeset"
+            )
     assert pages_with_math > 0, "no page has math: is dollarmath enabled in _config.yml?"
 
 
 def test_every_image_loaded(pages):
     for document, facts in each_page(pages):
         broken = [image["src"] for image in facts["images"] if not image["ok"]]
-        assert facts["pending_images"] == 0 and broken == [], f"{document}: images not loaded {broken}"
+        assert facts["pending_images"] == 0 and broken == [], (
+            f"{document}: images not loaded {broken}"
+        )
 
 
 def test_chapters_show_the_figures_their_cells_draw(pages):
@@ -259,8 +297,11 @@ def test_chapters_show_the_figures_their_cells_draw(pages):
     for document, facts in each_page(pages):
         if not re.match(r"chapters/(0[1-9])_", document):
             continue  # the preface draws nothing; back matter has no code
-        figures = [image["src"] for image in facts["images"]
-                   if "/_images/" in image["src"] and "colab-badge" not in image["src"]]
+        figures = [
+            image["src"]
+            for image in facts["images"]
+            if "/_images/" in image["src"] and "colab-badge" not in image["src"]
+        ]
         assert figures, f"{document}: no figure from the notebook's outputs is on the page"
 
 
@@ -276,24 +317,33 @@ def test_no_broken_internal_links(pages, server):
             if not link.startswith(base):
                 continue
             url, fragment = urldefrag(link)
-            target = HTML / unquote(url[len(base):])
+            target = HTML / unquote(url[len(base) :])
             if target.is_dir() or url.endswith("/"):
                 target = target / "index.html"
             if not target.is_file():
                 broken.append(f"{document} -> {link} (no such file)")
-            elif fragment and target.suffix == ".html" and unquote(fragment) not in anchors_of(target):
+            elif (
+                fragment
+                and target.suffix == ".html"
+                and unquote(fragment) not in anchors_of(target)
+            ):
                 broken.append(f"{document} -> {link} (no such anchor)")
     assert broken == [], "broken internal links:\n" + "\n".join(sorted(broken))
 
 
 def test_colab_badge_opens_the_chapters_notebook(pages):
-    notebooks = [document for document, _ in each_page(pages) if (BOOK_ROOT / f"{document}.ipynb").exists()]
+    notebooks = [
+        document for document, _ in each_page(pages) if (BOOK_ROOT / f"{document}.ipynb").exists()
+    ]
     assert notebooks, "no chapter notebooks in _toc.yml"
     for document in notebooks:
         facts, expected = pages[document], expected_colab_url(document)
-        assert facts["colabBadges"] == [expected], \
+        assert facts["colabBadges"] == [expected], (
             f"{document}: the Colab badge links to {facts['colabBadges']}, expected [{expected}]"
-        assert set(facts["colabLinks"]) == {expected}, f"{document}: Colab links {facts['colabLinks']}"
+        )
+        assert set(facts["colabLinks"]) == {expected}, (
+            f"{document}: Colab links {facts['colabLinks']}"
+        )
 
 
 def test_exercise_solutions_are_folded_away(pages):
@@ -301,12 +351,16 @@ def test_exercise_solutions_are_folded_away(pages):
         if (BOOK_ROOT / f"{document}.ipynb").exists():
             shown = facts["solutionsShown"]
             assert shown, f"{document}: no solution cell (tag them ['hide-cell', 'solution'])"
-            assert not any(shown), f"{document}: {sum(shown)} of {len(shown)} solutions visible on load"
+            assert not any(shown), (
+                f"{document}: {sum(shown)} of {len(shown)} solutions visible on load"
+            )
 
 
 def test_screenshots_of_every_page_are_written(pages):
     for document, _ in each_page(pages):
         screenshot = SCREENSHOTS / (document.replace("/", "_") + ".png")
         assert screenshot.stat().st_size > 5000, f"{screenshot} is missing or blank"
-    print(f"\nbrowser checks of {len(pages) - 1} pages took {pages['__seconds__']:.0f} s; "
-          f"screenshots in {SCREENSHOTS}")
+    print(
+        f"\nbrowser checks of {len(pages) - 1} pages took {pages['__seconds__']:.0f} s; "
+        f"screenshots in {SCREENSHOTS}"
+    )

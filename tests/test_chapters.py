@@ -1,16 +1,19 @@
 """Structure every chapter shares: the set-up cell, the Colab badge, the table of contents."""
+
+import ast
 import json
 import re
 from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import ROOT, toc_pages
 
 REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 
-SETUP_CELL = f'''# Set-up, the same in every chapter: on Colab, fetch and install the course library;
+SETUP_CELL = f"""# Set-up, the same in every chapter: on Colab, fetch and install the course library;
 # everywhere, seed the random generators, pick the device and read quick mode (DCGAN_QUICK=1).
 import os, sys
 if "google.colab" in sys.modules:
@@ -20,7 +23,7 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, "/content/dcgan-course")
 from dcgan_lib import setup
 session = setup(seed=0)
-session'''
+session"""
 
 
 def cells(path: Path) -> list[dict]:
@@ -44,7 +47,9 @@ def test_first_code_cell_is_the_shared_setup_cell(path):
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_colab_badge_opens_this_notebook_from_the_repository(path):
     owner_repo = REPO_URL.removeprefix("https://github.com/")
-    expected = f"https://colab.research.google.com/github/{owner_repo}/blob/main/chapters/{path.name}"
+    expected = (
+        f"https://colab.research.google.com/github/{owner_repo}/blob/main/chapters/{path.name}"
+    )
     title = source(cells(path)[0])
     assert title.startswith("# ") and expected in title
 
@@ -68,3 +73,41 @@ def test_every_chapter_is_in_the_table_of_contents_and_every_entry_exists():
         assert f"chapters/{path.stem}" in entries
     for entry in entries:
         assert any((ROOT / f"{entry}{suffix}").exists() for suffix in (".ipynb", ".md")), entry
+
+
+def private_names_used(code: str) -> list[str]:
+    """Names starting with _ that code imports from dcgan_lib or reaches through it."""
+    # shell and magic lines (!git, %matplotlib) are not Python: keep their indentation, as pass
+    lines = [line[: len(line) - len(line.lstrip())] + "pass"
+             if line.lstrip().startswith(("!", "%")) else line
+             for line in code.splitlines()]  # fmt: skip
+    found = []
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dcgan_lib"):
+            parts = node.module.split(".") + [alias.name for alias in node.names]
+            found += [part for part in parts if part.startswith("_")]
+        elif isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names
+                      if alias.name.startswith("dcgan_lib") and "._" in alias.name]  # fmt: skip
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id == "dcgan_lib":
+                found.append(node.attr)
+    return [name for name in found if not (name.startswith("__") and name.endswith("__"))]
+
+
+def test_private_names_are_detected():
+    assert private_names_used("from dcgan_lib.train import _Run, train") == ["_Run"]
+    assert private_names_used("import dcgan_lib\ndcgan_lib.data._load_celeba") == ["_load_celeba"]
+    assert private_names_used("from dcgan_lib import Trainer\n!pip install x") == []
+    assert (
+        private_names_used("import dcgan_lib\ndcgan_lib.__version__") == []
+    )  # dunders are public
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapters_use_only_public_names_of_the_library(path):
+    code = "\n".join(source(c) for c in cells(path) if c["cell_type"] == "code")
+    assert private_names_used(code) == []

@@ -1,4 +1,5 @@
 """The self-checks pass right student code and fail wrong code with a hint."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,8 +8,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from dcgan_lib import Discriminator, Generator, init_weights
-from dcgan_lib.checks import (CheckFailed, CheckReport, check_d_loss, check_discriminator,
-                              check_g_loss, check_generator, check_output_size, torch_output_size)
+from dcgan_lib.checks import (
+    CheckFailed,
+    CheckReport,
+    check_d_loss,
+    check_discriminator,
+    check_g_loss,
+    check_generator,
+    check_output_size,
+    torch_output_size,
+)
 
 
 def tiny_generator(**kwargs) -> Generator:
@@ -25,9 +34,15 @@ class StudentGenerator(nn.Module):
     def __init__(self, nz: int = 16, ngf: int = 8, nc: int = 1, output=nn.Tanh):
         super().__init__()
         self.main = nn.Sequential(
-            nn.ConvTranspose2d(nz, ngf * 2, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), output())
+            nn.ConvTranspose2d(nz, ngf * 2, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
+            output(),
+        )
         self.apply(init_weights)
 
     def forward(self, z):
@@ -155,37 +170,48 @@ def test_discriminator_that_detaches_its_input_fails():
 
 def test_right_d_loss_passes():
     def d_loss(real_logits, fake_logits):
-        return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-                + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+        return F.binary_cross_entropy_with_logits(
+            real_logits, torch.ones_like(real_logits)
+        ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+
     assert len(check_d_loss(d_loss).passed) == 3
 
 
 def test_d_loss_with_swapped_labels_fails():
     def swapped(real_logits, fake_logits):
-        return (F.binary_cross_entropy_with_logits(real_logits, torch.zeros_like(real_logits))
-                + F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits)))
+        return F.binary_cross_entropy_with_logits(
+            real_logits, torch.zeros_like(real_logits)
+        ) + F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
     with pytest.raises(CheckFailed, match="swapped"):
         check_d_loss(swapped)
 
 
 def test_d_loss_from_sigmoid_and_log_fails_as_unstable():
     def naive(real_logits, fake_logits):
-        return -(torch.log(torch.sigmoid(real_logits)).mean()
-                 + torch.log(1 - torch.sigmoid(fake_logits)).mean())
+        return -(
+            torch.log(torch.sigmoid(real_logits)).mean()
+            + torch.log(1 - torch.sigmoid(fake_logits)).mean()
+        )
+
     with pytest.raises(CheckFailed, match="inf/nan"):
         check_d_loss(naive)
 
 
 def test_d_loss_averaging_the_two_terms_passes_with_a_note():
     def halved(real_logits, fake_logits):
-        return 0.5 * (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-                      + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+        return 0.5 * (
+            F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+        )
+
     assert check_d_loss(halved).notes
 
 
 def test_d_loss_returning_a_float_fails_with_scalar_hint():
     def as_float(real_logits, fake_logits):
         return F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)).item()
+
     with pytest.raises(CheckFailed, match="scalar tensor"):
         check_d_loss(as_float)
 
@@ -193,12 +219,14 @@ def test_d_loss_returning_a_float_fails_with_scalar_hint():
 def test_non_saturating_g_loss_passes():
     def g_loss(fake_logits):
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
     assert len(check_g_loss(g_loss).passed) == 3
 
 
 def test_saturating_g_loss_fails_naming_the_minimax_form():
     def saturating(fake_logits):
         return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+
     with pytest.raises(CheckFailed, match="saturating") as failure:
         check_g_loss(saturating)
     assert "-log D(G(z))" in failure.value.hint
@@ -207,6 +235,7 @@ def test_saturating_g_loss_fails_naming_the_minimax_form():
 def test_g_loss_from_sigmoid_and_log_fails_as_unstable():
     def naive(fake_logits):
         return -torch.log(torch.sigmoid(fake_logits)).mean()
+
     with pytest.raises(CheckFailed, match="inf/nan"):
         check_g_loss(naive)
 
@@ -235,8 +264,10 @@ def test_check_failed_is_an_assertion_error_with_the_hint_in_the_message():
 
 def test_d_loss_from_sigmoid_and_bce_loss_fails_as_clamped():
     def sigmoid_then_bce(real_logits, fake_logits):
-        return (F.binary_cross_entropy(torch.sigmoid(real_logits), torch.ones_like(real_logits))
-                + F.binary_cross_entropy(torch.sigmoid(fake_logits), torch.zeros_like(fake_logits)))
+        return F.binary_cross_entropy(
+            torch.sigmoid(real_logits), torch.ones_like(real_logits)
+        ) + F.binary_cross_entropy(torch.sigmoid(fake_logits), torch.zeros_like(fake_logits))
+
     with pytest.raises(CheckFailed, match=r"\+-200") as failure:
         check_d_loss(sigmoid_then_bce)
     assert "BCELoss" in failure.value.hint
@@ -245,6 +276,7 @@ def test_d_loss_from_sigmoid_and_bce_loss_fails_as_clamped():
 def test_g_loss_from_sigmoid_and_bce_loss_fails_as_clamped():
     def sigmoid_then_bce(fake_logits):
         return F.binary_cross_entropy(torch.sigmoid(fake_logits), torch.ones_like(fake_logits))
+
     with pytest.raises(CheckFailed, match="gradient vanishes"):
         check_g_loss(sigmoid_then_bce)
 

@@ -1,4 +1,5 @@
 """Every dataset name loads, from files fabricated in tmp_path; nothing touches the network."""
+
 import pickle
 import struct
 
@@ -7,8 +8,14 @@ import pytest
 import torch
 from PIL import Image
 
-from dcgan_lib.data import (FACTOR_NAMES, SyntheticShapes, load_dataset, stack_dataset, to_uint8,
-                            uint8_to_unit_range)
+from dcgan_lib.data import (
+    SyntheticShapes,
+    load_dataset,
+    stack_dataset,
+    to_uint8,
+    uint8_to_unit_range,
+)
+from dcgan_lib.shapes import FACTOR_NAMES
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +24,7 @@ def no_network(monkeypatch):
 
     def refuse(*args, **kwargs):
         raise AssertionError("a test tried to download")
+
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
     monkeypatch.setattr(urllib.request, "urlretrieve", refuse)
 
@@ -28,8 +36,12 @@ def write_idx(folder, prefix, n=12):
     images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
     labels = (np.arange(n) % 10).astype(np.uint8)
     for split in ("train", "t10k"):
-        (folder / f"{split}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 2051, n, 28, 28) + images.tobytes())
-        (folder / f"{split}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, n) + labels.tobytes())
+        (folder / f"{split}-images-idx3-ubyte").write_bytes(
+            struct.pack(">IIII", 2051, n, 28, 28) + images.tobytes()
+        )
+        (folder / f"{split}-labels-idx1-ubyte").write_bytes(
+            struct.pack(">II", 2049, n) + labels.tobytes()
+        )
     return images
 
 
@@ -54,7 +66,9 @@ def test_mnist5k_at_native_size_round_trips_to_uint8():
     assert torch.equal(to_uint8(uint8_to_unit_range(raw)), torch.as_tensor(raw))
 
 
-@pytest.mark.parametrize("name,folder", [("mnist", "MNIST/raw"), ("fashion-mnist", "FashionMNIST/raw")])
+@pytest.mark.parametrize(
+    "name,folder", [("mnist", "MNIST/raw"), ("fashion-mnist", "FashionMNIST/raw")]
+)
 def test_idx_datasets_load_from_local_files(tmp_path, name, folder):
     raw = write_idx(tmp_path / folder, "train")
     dataset = load_dataset(name, root=tmp_path, image_size=32)
@@ -67,14 +81,19 @@ def test_idx_datasets_load_from_local_files(tmp_path, name, folder):
 
 def test_cifar10_loads_from_local_batches(tmp_path, monkeypatch):
     import torchvision.datasets.cifar as cifar
-    monkeypatch.setattr(cifar, "check_integrity", lambda *args, **kwargs: True)  # fabricated files: no md5
+
+    monkeypatch.setattr(
+        cifar, "check_integrity", lambda *args, **kwargs: True
+    )  # fabricated files: no md5
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
     rng = np.random.default_rng(0)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         batch = {"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), "labels": [0, 1, 2, 3]}
         (folder / name).write_bytes(pickle.dumps(batch))
-    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"c{i}" for i in range(10)]}))
+    (folder / "batches.meta").write_bytes(
+        pickle.dumps({"label_names": [f"c{i}" for i in range(10)]})
+    )
     dataset = load_dataset("cifar10", root=tmp_path, image_size=32)
     assert len(dataset) == 20 and dataset[5][0].shape == (3, 32, 32) and dataset[5][1] == 1
     assert len(load_dataset("cifar10", root=tmp_path, image_size=32, train=False)) == 4
@@ -103,9 +122,16 @@ def test_any_folder_loads_recursively_and_scales_to_unit_range(tmp_path):
     assert torch.allclose(images[:, 2], torch.full_like(images[:, 2], 200 / 127.5 - 1), atol=1e-6)
 
 
-@pytest.mark.parametrize("name,hint", [
-    ("mnist", "download=True"), ("fashion-mnist", "download=True"), ("cifar10", "download=True"),
-    ("celeba", "download=True"), ("lsun", "LSUN download script")])
+@pytest.mark.parametrize(
+    "name,hint",
+    [
+        ("mnist", "download=True"),
+        ("fashion-mnist", "download=True"),
+        ("cifar10", "download=True"),
+        ("celeba", "download=True"),
+        ("lsun", "LSUN download script"),
+    ],
+)
 def test_missing_data_says_exactly_what_to_do(tmp_path, name, hint):
     with pytest.raises(FileNotFoundError, match=hint) as error:
         load_dataset(name, root=tmp_path / "empty", image_size=32)

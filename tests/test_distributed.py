@@ -1,4 +1,5 @@
 """Data-parallel training: torchrun with 2 CPU processes (gloo) keeps the replicas identical."""
+
 import json
 import os
 import socket
@@ -12,7 +13,7 @@ import torch
 from dcgan_lib.distributed import DistributedContext, init_distributed, parameters_digest
 from dcgan_lib.models import Generator
 
-WORKER = textwrap.dedent('''
+WORKER = textwrap.dedent("""
     import json
     import sys
     from pathlib import Path
@@ -32,7 +33,7 @@ WORKER = textwrap.dedent('''
         "G": parameters_digest(result.generator), "D": parameters_digest(result.discriminator),
         "D_x": result.history["D_x"], "out_dir": str(result.out_dir)}))
     dist.destroy_process_group()
-''')
+""")
 
 
 def free_port() -> int:
@@ -47,15 +48,27 @@ def test_two_cpu_processes_keep_identical_replicas_and_see_different_shards(tmp_
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
-               "--master_addr=127.0.0.1", f"--master_port={free_port()}", str(script), str(tmp_path), mode]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes=1",
+        "--nproc_per_node=2",
+        "--master_addr=127.0.0.1",
+        f"--master_port={free_port()}",
+        str(script),
+        str(tmp_path),
+        mode,
+    ]
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert finished.returncode == 0, finished.stderr[-3000:]
     rank0, rank1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
     # DDP averaged the gradients: the same weights bit for bit after 3 steps
     assert (rank0["G"], rank0["D"]) == (rank1["G"], rank1["D"])
     torch.manual_seed(0)  # train() draws the initial weights from the seed like this
-    assert rank0["G"] != parameters_digest(Generator(nz=8, ngf=4, image_size=16, nc=1))  # it trained
+    assert rank0["G"] != parameters_digest(
+        Generator(nz=8, ngf=4, image_size=16, nc=1)
+    )  # it trained
     assert len(rank0["D_x"]) == 3 and rank0["D_x"] != rank1["D_x"]  # each rank scored its own half
     assert rank0["out_dir"].endswith("run") and rank1["out_dir"] == "None"  # only rank 0 writes
     assert (tmp_path / "run" / "checkpoint.pt").exists()
@@ -72,7 +85,12 @@ def test_without_torchrun_variables_the_context_is_a_single_process(monkeypatch)
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
         monkeypatch.delenv(name, raising=False)
     context = init_distributed(torch.device("cpu"))
-    assert (context.rank, context.world_size, context.is_main, context.enabled) == (0, 1, True, False)
+    assert (context.rank, context.world_size, context.is_main, context.enabled) == (
+        0,
+        1,
+        True,
+        False,
+    )
     assert context.share(128) == slice(0, 128)
 
 

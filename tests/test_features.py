@@ -1,12 +1,17 @@
-"""Tests for dcgan_lib.features: guided backprop, dropped G channels, D features, probes."""
+"""Tests for dcgan_lib.features: guided backprop and dropped G channels."""
+
 import pytest
 import torch
 
-from dcgan_lib.features import (channel_correlations, discriminator_features, few_label_split,
-                                generate_with_dropped_channels, guided_backprop, guided_relus,
-                                kmeans_features, linear_svm_accuracy, mask_correlations,
-                                object_fraction,
-                                strongest_channels)
+from dcgan_lib.features import (
+    channel_correlations,
+    generate_with_dropped_channels,
+    guided_backprop,
+    guided_relus,
+    mask_correlations,
+    object_fraction,
+    strongest_channels,
+)
 from dcgan_lib.models import Discriminator, Generator
 
 
@@ -78,22 +83,6 @@ def test_strongest_channels_ranks_by_mean_activation(tiny_d, images):
     assert top.shape == (3,) and len(set(top.tolist())) == 3
 
 
-@pytest.mark.parametrize("image_size,ndf", [(32, 4), (64, 2)])
-def test_discriminator_features_width_is_channels_times_grid_cells(image_size, ndf):
-    model = Discriminator(nc=3, ndf=ndf, image_size=image_size)
-    images = torch.zeros(5, 3, image_size, image_size)
-    features = discriminator_features(model, images, grid=4, batch_size=2)
-    expected = sum(m.shape[1] for m in model.feature_maps(images)) * 16
-    assert features.shape == (5, expected)
-
-
-def test_discriminator_features_rejects_bad_arguments(tiny_d, images):
-    with pytest.raises(ValueError, match="grid"):
-        discriminator_features(tiny_d, images, grid=0)
-    with pytest.raises(ValueError, match="shape"):
-        discriminator_features(tiny_d, images[0])
-
-
 @pytest.fixture
 def tiny_g():
     torch.manual_seed(0)
@@ -105,7 +94,9 @@ def test_dropping_no_channels_gives_the_plain_output(tiny_g):
     with torch.no_grad():
         plain = tiny_g(z)
     assert torch.equal(generate_with_dropped_channels(tiny_g, z, block=1, channels=[]), plain)
-    assert not torch.equal(generate_with_dropped_channels(tiny_g, z, block=1, channels=[0, 2]), plain)
+    assert not torch.equal(
+        generate_with_dropped_channels(tiny_g, z, block=1, channels=[0, 2]), plain
+    )
     # the hook is gone afterwards
     with torch.no_grad():
         assert torch.equal(tiny_g(z), plain)
@@ -156,35 +147,3 @@ def test_object_fraction_counts_bright_pixels():
     images = -torch.ones(2, 3, 4, 4)
     images[1, 0, :2] = 1  # half the pixels lit in one channel
     assert object_fraction(images).tolist() == [0.0, 0.5]
-
-
-def test_few_label_split_is_stratified_disjoint_and_deterministic():
-    labels = torch.arange(100) % 4
-    train, test = few_label_split(labels, per_class=3, test_size=20, seed=1)
-    assert len(train) == 12 and len(test) == 20
-    assert set(train.tolist()).isdisjoint(test.tolist())
-    assert torch.bincount(labels[train]).tolist() == [3, 3, 3, 3]
-    assert torch.bincount(labels[test]).tolist() == [5, 5, 5, 5]
-    again = few_label_split(labels, per_class=3, test_size=20, seed=1)
-    assert torch.equal(train, again[0]) and torch.equal(test, again[1])
-    other_draw = few_label_split(labels, per_class=3, test_size=20, seed=2)
-    assert torch.equal(other_draw[1], test) and not torch.equal(other_draw[0], train)
-    with pytest.raises(ValueError, match="per_class"):
-        few_label_split(labels, per_class=50, test_size=20)
-
-
-def test_linear_svm_separates_separable_features():
-    generator = torch.Generator().manual_seed(0)
-    labels = torch.arange(60) % 2
-    features = torch.randn(60, 5, generator=generator) + labels[:, None] * 4.0
-    accuracy = linear_svm_accuracy(features[:40], labels[:40], features[40:], labels[40:], C=1.0)
-    assert accuracy == 1.0
-
-
-def test_kmeans_features_have_one_code_per_centroid_and_grid_cell():
-    images = torch.rand(6, 1, 12, 12, generator=torch.Generator().manual_seed(0))
-    features = kmeans_features(images, images[:4], centroids=5, patch=4, grid=2)
-    assert features.shape == (4, 5 * 4)
-    strided = kmeans_features(images, images[:4], centroids=5, patch=4, stride=2, grid=3)
-    assert strided.shape == (4, 5 * 9)
-    assert (features >= 0).all()

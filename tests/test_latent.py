@@ -3,10 +3,25 @@ import math
 import pytest
 import torch
 
-from dcgan_lib.latent import (arithmetic, arithmetic_success, arithmetic_trials, concept_mask, concept_vector, interpolate,
-                              interpolation_grid, interpolation_path, label_changes, largest_step_share,
-                              lerp, match_rate, pick_concept_z, random_like_norm, sample_and_label,
-                              slerp, step_changes)
+from dcgan_lib.latent import (
+    arithmetic,
+    arithmetic_success,
+    arithmetic_trials,
+    concept_mask,
+    concept_vector,
+    interpolate,
+    interpolation_grid,
+    interpolation_path,
+    label_changes,
+    largest_step_share,
+    lerp,
+    match_rate,
+    pick_concept_z,
+    random_like_norm,
+    sample_and_label,
+    slerp,
+    step_changes,
+)
 from dcgan_lib.models import Generator
 
 NZ = 100
@@ -75,7 +90,9 @@ def test_interpolation_grid_has_corners_in_place_and_bilinear_centre():
     grid = interpolation_grid(corners, rows=3, cols=5, method="lerp")
     assert grid.shape == (15, NZ)
     cells = grid.view(3, 5, NZ)
-    torch.testing.assert_close(torch.stack([cells[0, 0], cells[0, -1], cells[-1, 0], cells[-1, -1]]), corners)
+    torch.testing.assert_close(
+        torch.stack([cells[0, 0], cells[0, -1], cells[-1, 0], cells[-1, -1]]), corners
+    )
     torch.testing.assert_close(cells[1, 2], corners.mean(dim=0))
     with pytest.raises(ValueError, match="corners must be"):
         interpolation_grid(corners[:3])
@@ -117,10 +134,14 @@ def test_concept_mask_and_pick_select_matching_rows():
 def test_arithmetic_trials_target_first_of_a_and_second_of_c():
     z, labels = toy_labels()
     row_of = {tuple(row.tolist()): i for i, row in enumerate(z)}
-    trials = arithmetic_trials(z, labels, "shape", "colour", {"shape": 3, "colour": 4}, trials=5, k=2)
+    trials = arithmetic_trials(
+        z, labels, "shape", "colour", {"shape": 3, "colour": 4}, trials=5, k=2
+    )
     assert trials.a.shape == (5, 2, NZ) and len(trials) == 5
     for t in range(5):
-        a_row, b_row, c_row = (row_of[tuple(x[t, 0].tolist())] for x in (trials.a, trials.b, trials.c))
+        a_row, b_row, c_row = (
+            row_of[tuple(x[t, 0].tolist())] for x in (trials.a, trials.b, trials.c)
+        )
         assert labels["shape"][a_row] == trials.target["shape"][t] != labels["shape"][b_row]
         assert labels["colour"][c_row] == trials.target["colour"][t] != labels["colour"][a_row]
         assert labels["colour"][a_row] == labels["colour"][b_row]
@@ -137,6 +158,7 @@ def test_sample_and_label_is_deterministic_and_batched():
 
     def classify(images):
         return {"bright": (images.mean(dim=(1, 2, 3)) > 0).long()}
+
     z1, labels1 = sample_and_label(generator, classify, n=10, batch_size=4, seed=3)
     z2, labels2 = sample_and_label(generator, classify, n=10, batch_size=10, seed=3)
     assert z1.shape == (10, 8) and labels1["bright"].shape == (10,)
@@ -155,11 +177,14 @@ def test_smoothness_measures_tell_an_even_walk_from_a_jump():
 
 def test_arithmetic_success_scores_every_method_against_the_target():
     z, labels = toy_labels()
-    trials = arithmetic_trials(z, labels, "shape", "colour", {"shape": 3, "colour": 4}, trials=6, k=2)
+    trials = arithmetic_trials(
+        z, labels, "shape", "colour", {"shape": 3, "colour": 4}, trials=6, k=2
+    )
     generator = Generator(nz=NZ, ngf=8, image_size=16, nc=3).eval()
 
     def always_target(images):  # a classifier that always reads the first trial's target
         return {name: values[:1].expand(len(images)) for name, values in trials.target.items()}
+
     rates = arithmetic_success(generator, always_target, trials)
     assert set(rates) == {"mean of 2", "single z", "random direction", "random z"}
     expected = match_rate({n: v[:1].expand(6) for n, v in trials.target.items()}, trials.target)

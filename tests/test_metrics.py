@@ -3,11 +3,19 @@ import math
 import pytest
 import torch
 
-from dcgan_lib.mnist_classifier import CLASSIFIER_PATH
 from dcgan_lib.data import load_mnist5k
-from dcgan_lib.metrics import (check_images, classifier_score, distances_from_features, extract_features,
-                               feature_extractor,
-                               fid_kid, load_mnist_classifier, mnist_split, nearest_neighbours)
+from dcgan_lib.memorisation import nearest_neighbours
+from dcgan_lib.metrics import (
+    check_images,
+    classifier_score,
+    distances_from_features,
+    extract_features,
+    feature_extractor,
+    fid_kid,
+    load_mnist_classifier,
+    mnist_split,
+)
+from dcgan_lib.mnist_classifier import CLASSIFIER_PATH
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +59,9 @@ def test_classifier_is_accurate_on_held_out_digits(digits):
 def test_fid_of_a_set_with_itself_is_zero(halves):
     result = fid_kid(halves[0], halves[0])
     assert abs(result["fid"]) < 1e-6
-    assert abs(result["kid"]) < 0.05  # noise scores about 800; KID's subsets overlap only partly, so not 0
+    assert (
+        abs(result["kid"]) < 0.05
+    )  # noise scores about 800; KID's subsets overlap only partly, so not 0
 
 
 def test_fid_and_kid_of_noise_far_exceed_real_versus_real(halves, noise):
@@ -62,7 +72,10 @@ def test_fid_and_kid_of_noise_far_exceed_real_versus_real(halves, noise):
 
 
 def test_kid_is_deterministic_for_a_seed(halves):
-    assert fid_kid(halves[0], halves[1], seed=3)["kid"] == fid_kid(halves[0], halves[1], seed=3)["kid"]
+    assert (
+        fid_kid(halves[0], halves[1], seed=3)["kid"]
+        == fid_kid(halves[0], halves[1], seed=3)["kid"]
+    )
 
 
 def test_precomputed_features_give_the_same_numbers_as_images(halves):
@@ -79,7 +92,9 @@ def test_features_do_not_depend_on_batching(halves):
 
 def test_rgb_images_are_made_grey_and_large_images_resized(halves, noise):
     grey = halves[0][:100]
-    assert torch.allclose(extract_features(grey.expand(-1, 3, -1, -1)), extract_features(grey), atol=1e-4)
+    assert torch.allclose(
+        extract_features(grey.expand(-1, 3, -1, -1)), extract_features(grey), atol=1e-4
+    )
     large = torch.nn.functional.interpolate(grey, scale_factor=2, mode="bilinear")
     assert extract_features(large).shape == (100, 64)
     assert fid_kid(grey, large)["fid"] < 0.05 * fid_kid(grey, noise[:100])["fid"]
@@ -104,19 +119,24 @@ def test_classifier_score_of_one_repeated_digit_has_zero_class_entropy(digits):
 @pytest.mark.parametrize("space", ["pixel", "feature"])
 def test_nearest_neighbour_of_a_training_image_is_itself(digits, space):
     train_images = digits.images[:500]
-    distances, indices = nearest_neighbours(train_images[[3, 42, 499]], train_images, k=3, space=space)
+    distances, indices = nearest_neighbours(
+        train_images[[3, 42, 499]], train_images, k=3, space=space
+    )
     assert indices[:, 0].tolist() == [3, 42, 499]
     # pixels: exactly 0; features: 0 up to float rounding, which differs with the batch size
     assert distances[:, 0].max() <= (0.0 if space == "pixel" else 1e-4)
     assert (distances[:, 1:] > 0).all() and (distances.diff(dim=1) >= 0).all()
 
 
-@pytest.mark.parametrize("bad, message", [
-    (torch.zeros(4, 32, 32), "add the channel axis"),
-    (torch.zeros(4, 2, 32, 32), "C = 1 or 3"),
-    (torch.zeros(4, 1, 32, 32, dtype=torch.uint8), "127.5"),
-    (torch.full((4, 1, 32, 32), 255.0), r"\[-1, 1\]"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (torch.zeros(4, 32, 32), "add the channel axis"),
+        (torch.zeros(4, 2, 32, 32), "C = 1 or 3"),
+        (torch.zeros(4, 1, 32, 32, dtype=torch.uint8), "127.5"),
+        (torch.full((4, 1, 32, 32), 255.0), r"\[-1, 1\]"),
+    ],
+)
 def test_bad_images_raise_with_the_fix(bad, message):
     with pytest.raises(ValueError, match=message):
         check_images(bad)
@@ -126,18 +146,29 @@ def test_bad_images_raise_with_the_fix(bad, message):
 
 def test_inception_without_torch_fidelity_names_the_install_command(halves, monkeypatch):
     import torchmetrics.image.fid
-    monkeypatch.setattr(torchmetrics.image.fid, "_TORCH_FIDELITY_AVAILABLE", False)  # as if not installed
+
+    monkeypatch.setattr(
+        torchmetrics.image.fid, "_TORCH_FIDELITY_AVAILABLE", False
+    )  # as if not installed
     with pytest.raises(ModuleNotFoundError, match="pip install torch-fidelity"):
         fid_kid(halves[0][:4], halves[1][:4], extractor="inception")
 
 
-def test_inception_fid_runs_end_to_end_with_random_weights_instead_of_the_download(halves, monkeypatch):
+def test_inception_fid_runs_end_to_end_with_random_weights_instead_of_the_download(
+    halves, monkeypatch
+):
     """Full mode's path (grey -> RGB, resize to 299, Inception pool features) without the 100 MB download."""
     fidelity = pytest.importorskip("torch_fidelity.feature_extractor_inceptionv3")
     downloads = []
-    monkeypatch.setattr(fidelity, "load_state_dict_from_url", lambda url, **kwargs: downloads.append(url) or {})
+    monkeypatch.setattr(
+        fidelity, "load_state_dict_from_url", lambda url, **kwargs: downloads.append(url) or {}
+    )
     # keep torch's random initialisation: the test checks plumbing and shapes, not Inception's numbers
-    monkeypatch.setattr(fidelity.FeatureExtractorInceptionV3, "load_state_dict", lambda self, state, strict=True: None)
+    monkeypatch.setattr(
+        fidelity.FeatureExtractorInceptionV3,
+        "load_state_dict",
+        lambda self, state, strict=True: None,
+    )
     torch.manual_seed(0)
     extractor = feature_extractor("inception")
     assert downloads == [fidelity.URL_INCEPTION_V3]  # where the real weights come from
@@ -150,7 +181,9 @@ def test_inception_fid_runs_end_to_end_with_random_weights_instead_of_the_downlo
     assert features.std(dim=0).mean() > 1e-3  # different digits, different features
     same = fid_kid(features, extract_features(digits, extractor, batch_size=8), kid_subsets=5)
     other = fid_kid(features, extract_features(inverted, extractor), kid_subsets=5)
-    assert other["fid"] > 0 and abs(same["fid"]) < 1e-3 * other["fid"]  # 0 up to rounding for the same set
+    assert (
+        other["fid"] > 0 and abs(same["fid"]) < 1e-3 * other["fid"]
+    )  # 0 up to rounding for the same set
 
 
 def test_mismatched_inputs_raise(halves):

@@ -9,7 +9,12 @@ def test_generator_reproduces_paper_figure_1_shapes():
     generator = Generator(nz=100, ngf=128, image_size=64, nc=3)
     maps = generator.feature_maps(torch.randn(2, 100))
     assert [tuple(m.shape[1:]) for m in maps] == [
-        (1024, 4, 4), (512, 8, 8), (256, 16, 16), (128, 32, 32), (3, 64, 64)]
+        (1024, 4, 4),
+        (512, 8, 8),
+        (256, 16, 16),
+        (128, 32, 32),
+        (3, 64, 64),
+    ]
 
 
 def test_generator_accepts_flat_and_4d_noise():
@@ -43,21 +48,28 @@ def test_discriminator_rejects_wrong_image_shape_with_fix():
 def test_batchnorm_everywhere_except_g_output_and_d_input():
     generator, discriminator = Generator(ngf=8, image_size=32), Discriminator(ndf=8, image_size=32)
     g_has_bn = [any(isinstance(m, nn.BatchNorm2d) for m in block) for block in generator.blocks]
-    d_has_bn = [any(isinstance(m, nn.BatchNorm2d) for m in block) for block in discriminator.blocks]
+    d_has_bn = [
+        any(isinstance(m, nn.BatchNorm2d) for m in block) for block in discriminator.blocks
+    ]
     assert g_has_bn == [True, True, True, False]
     assert d_has_bn == [False, True, True]
     assert isinstance(generator.blocks[-1][-1], nn.Tanh)
-    assert all(isinstance(block[-1], nn.LeakyReLU) and block[-1].negative_slope == 0.2
-               for block in discriminator.blocks)
-    assert not any(isinstance(m, (nn.Linear, nn.MaxPool2d, nn.AvgPool2d))
-                   for m in list(generator.modules()) + list(discriminator.modules()))
+    assert all(
+        isinstance(block[-1], nn.LeakyReLU) and block[-1].negative_slope == 0.2
+        for block in discriminator.blocks
+    )
+    assert not any(
+        isinstance(m, (nn.Linear, nn.MaxPool2d, nn.AvgPool2d))
+        for m in list(generator.modules()) + list(discriminator.modules())
+    )
 
 
 def test_init_statistics_follow_paper_section_4():
     torch.manual_seed(0)
     generator = Generator(nz=100, ngf=64, image_size=64, nc=3)
-    conv_weights = torch.cat([m.weight.flatten() for m in generator.modules()
-                              if isinstance(m, nn.ConvTranspose2d)])
+    conv_weights = torch.cat(
+        [m.weight.flatten() for m in generator.modules() if isinstance(m, nn.ConvTranspose2d)]
+    )
     gammas = torch.cat([m.weight for m in generator.modules() if isinstance(m, nn.BatchNorm2d)])
     betas = torch.cat([m.bias for m in generator.modules() if isinstance(m, nn.BatchNorm2d)])
     assert abs(conv_weights.mean().item()) < 1e-3
@@ -87,12 +99,19 @@ def test_bad_sizes_raise_with_fix(bad_size):
 
 def test_parameter_count_of_figure_1_generator():
     # convT weights (no bias where BN follows) + BN gamma/beta + output convT weight and bias
-    expected = (100 * 1024 * 16 + 2 * 1024) + (1024 * 512 * 16 + 2 * 512) + (512 * 256 * 16 + 2 * 256) \
-        + (256 * 128 * 16 + 2 * 128) + (128 * 3 * 16 + 3)
+    expected = (
+        (100 * 1024 * 16 + 2 * 1024)
+        + (1024 * 512 * 16 + 2 * 512)
+        + (512 * 256 * 16 + 2 * 256)
+        + (256 * 128 * 16 + 2 * 128)
+        + (128 * 3 * 16 + 3)
+    )
     assert count_parameters(Generator(nz=100, ngf=128, image_size=64, nc=3)) == expected
 
 
 def test_no_batchnorm_variant_has_biases_and_no_bn():
     generator = Generator(ngf=8, image_size=16, batch_norm=False)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in generator.modules())
-    assert all(m.bias is not None for m in generator.modules() if isinstance(m, nn.ConvTranspose2d))
+    assert all(
+        m.bias is not None for m in generator.modules() if isinstance(m, nn.ConvTranspose2d)
+    )

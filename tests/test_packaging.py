@@ -1,9 +1,10 @@
 """The project's own files agree: pyproject vs environment.yml, Makefile, CI, README."""
-import re
-import tomllib
-from pathlib import Path
 
+import re
+
+import tomllib
 import yaml
+
 from conftest import ROOT
 
 
@@ -12,13 +13,15 @@ def _name(requirement: str) -> str:
 
 
 def _spec(requirement: str) -> str:
-    return requirement.strip()[len(_name(requirement)):].replace(" ", "")
+    return requirement.strip()[len(_name(requirement)) :].replace(" ", "")
 
 
 def pip_requirements() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     requirements = project["dependencies"] + project["optional-dependencies"]["dev"]
-    pins = re.search(r"^TORCH_PINS := (.+)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
+    pins = (
+        re.search(r"^TORCH_PINS := (.+)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
+    )
     specs = {_name(r): _spec(r) for r in requirements}
     specs.update({_name(p): _spec(p) for p in pins})  # the Makefile's exact pins win
     return specs

@@ -1,21 +1,25 @@
 """The pretrained checkpoints shipped in data/checkpoints/: they load, generate, and beat an
 untrained G of the same architecture on the scores of tools/score_checkpoints.py (which prints
 the numbers data/README.md records)."""
+
 from __future__ import annotations
 
 import pytest
 import torch
-from conftest import load_tool
 
+from conftest import load_tool
 from dcgan_lib import load_discriminator, pretrained_path
 
 score = load_tool("score_checkpoints")
-CHECKPOINTS = {"mnist5k-32": {"nc": 1, "image_size": 32, "dataset": "mnist5k"},
-               "shapes-32": {"nc": 3, "image_size": 32, "dataset": "synthetic-shapes"}}
+CHECKPOINTS = {
+    "mnist5k-32": {"nc": 1, "image_size": 32, "dataset": "mnist5k"},
+    "shapes-32": {"nc": 3, "image_size": 32, "dataset": "synthetic-shapes"},
+}
 MAX_FILE_BYTES = 3_000_000
 
 
 # ----------------------------------------------------------------------------- tests
+
 
 @pytest.mark.parametrize("name", CHECKPOINTS)
 def test_checkpoint_is_small_and_loads_with_weights_only(name):
@@ -61,4 +65,6 @@ def test_shapes_generator_draws_clean_shapes_in_every_colour():
     assert scores["real"] == 1.0  # the measure accepts every real image
     assert scores["untrained"] < 0.05
     assert scores["trained"] > 0.15
-    assert scores["least_common_colour_share"] > 0.1  # all four colours, none rare (0.25 each in the data)
+    assert (
+        scores["least_common_colour_share"] > 0.1
+    )  # all four colours, none rare (0.25 each in the data)

@@ -2,11 +2,21 @@ import numpy as np
 import pytest
 import torch
 
-from dcgan_lib.data import FACTOR_LEVELS, FACTOR_NAMES, SyntheticShapes, render_shape
-from dcgan_lib.shapes_classifier import (CLASSIFIER_PATH, FactorClassifier, clean_shape_mask,
-                                         describe, dominant_colours, factor_accuracy,
-                                         factor_probabilities, load_factor_classifier,
-                                         parse_concept, predict_factors, save_factor_classifier)
+from dcgan_lib.data import SyntheticShapes
+from dcgan_lib.shapes import FACTOR_LEVELS, FACTOR_NAMES, render_shape
+from dcgan_lib.shapes_classifier import (
+    CLASSIFIER_PATH,
+    FactorClassifier,
+    clean_shape_mask,
+    describe,
+    dominant_colours,
+    factor_accuracy,
+    factor_probabilities,
+    load_factor_classifier,
+    parse_concept,
+    predict_factors,
+    save_factor_classifier,
+)
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +26,9 @@ def classifier():
 
 @pytest.fixture(scope="module")
 def fresh_shapes():
-    return SyntheticShapes(n=400, image_size=32, seed=777)  # a seed neither the GAN nor training used
+    return SyntheticShapes(
+        n=400, image_size=32, seed=777
+    )  # a seed neither the GAN nor training used
 
 
 def test_shipped_classifier_is_small_and_loads_with_weights_only():
@@ -77,6 +89,7 @@ def test_clean_shape_mask_rejects_two_shapes_grey_and_mixed_colours():
     def draw(*shapes):  # (shape, colour, radius, x, y) each; overlapping pixels add up
         pixels = sum(render_shape(*shape).astype(np.int32) for shape in shapes)
         return torch.from_numpy(np.clip(pixels, 0, 255)).float()[None] / 127.5 - 1
+
     one = draw((0, 0, 0.2, 0.5, 0.5))
     two_blobs = draw((0, 0, 0.12, 0.25, 0.25), (1, 0, 0.12, 0.75, 0.75))
     two_colours = draw((0, 0, 0.2, 0.4, 0.5), (0, 1, 0.2, 0.6, 0.5))

@@ -1,5 +1,6 @@
 """The teaching kit: every chapter has objectives, exercises and hidden solutions, and
 `make student` (tools/make_student.py) writes notebooks without the solutions."""
+
 from __future__ import annotations
 
 import re
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
 from conftest import ROOT, load_tool, toc_pages
 
 make_student = load_tool("make_student")
@@ -20,13 +22,18 @@ def toc_notebooks() -> list[Path]:
 def fabricated_notebook() -> nbformat.NotebookNode:
     notebook = nbformat.v4.new_notebook()
     exercise = nbformat.v4.new_markdown_cell("## Exercises\n1. Double the learning rate.")
-    solution_text = nbformat.v4.new_markdown_cell("The losses oscillate.",
-                                                  metadata={"tags": ["hide-cell", "solution"]})
-    solution_code = nbformat.v4.new_code_cell("answer = 2 * 2e-4", metadata={"tags": ["hide-cell", "solution"]})
+    solution_text = nbformat.v4.new_markdown_cell(
+        "The losses oscillate.", metadata={"tags": ["hide-cell", "solution"]}
+    )
+    solution_code = nbformat.v4.new_code_cell(
+        "answer = 2 * 2e-4", metadata={"tags": ["hide-cell", "solution"]}
+    )
     hidden_setup = nbformat.v4.new_code_cell("import torch", metadata={"tags": ["hide-cell"]})
-    computed = nbformat.v4.new_code_cell("1 + 1", execution_count=3,
-                                         outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "2"},
-                                                                         execution_count=3)])
+    computed = nbformat.v4.new_code_cell(
+        "1 + 1",
+        execution_count=3,
+        outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=3)],
+    )
     notebook.cells = [hidden_setup, computed, exercise, solution_text, solution_code]
     return notebook
 
@@ -34,8 +41,11 @@ def fabricated_notebook() -> nbformat.NotebookNode:
 def test_strip_solutions_removes_only_solution_cells_and_clears_outputs():
     student, removed = make_student.strip_solutions(fabricated_notebook())
     assert removed == 2
-    assert [cell.source for cell in student.cells] == ["import torch", "1 + 1",
-                                                       "## Exercises\n1. Double the learning rate."]
+    assert [cell.source for cell in student.cells] == [
+        "import torch",
+        "1 + 1",
+        "## Exercises\n1. Double the learning rate.",
+    ]
     assert student.cells[1].outputs == [] and student.cells[1].execution_count is None
     nbformat.validate(student)
 
@@ -51,7 +61,9 @@ def test_make_student_writes_every_notebook_and_the_images(tmp_path, capsys):
     assert len(nbformat.read(out / "01_first.ipynb", as_version=4).cells) == 3
     assert (out / "images" / "badge.svg").read_text() == "<svg/>"
     assert "2 solution cells removed" in capsys.readouterr().out
-    assert len(nbformat.read(source / "01_first.ipynb", as_version=4).cells) == 5  # source untouched
+    assert (
+        len(nbformat.read(source / "01_first.ipynb", as_version=4).cells) == 5
+    )  # source untouched
 
 
 def test_make_student_without_notebooks_says_where_to_run(tmp_path):
@@ -63,12 +75,15 @@ def test_make_student_without_notebooks_says_where_to_run(tmp_path):
 def test_chapter_has_objectives_exercises_and_hidden_solutions(path):
     cells = nbformat.read(path, as_version=4).cells
     markdown = [cell.source for cell in cells if cell.cell_type == "markdown"]
-    assert re.search(r"what you will learn", markdown[0], re.IGNORECASE), \
+    assert re.search(r"what you will learn", markdown[0], re.IGNORECASE), (
         "the first cell needs a 'What you will learn' section"
-    assert any(re.search(r"^#{2,} .*Exercises", text, re.MULTILINE) for text in markdown), \
+    )
+    assert any(re.search(r"^#{2,} .*Exercises", text, re.MULTILINE) for text in markdown), (
         "the chapter needs an '## Exercises' heading"
+    )
     tags = [cell.get("metadata", {}).get("tags", []) for cell in cells]
     solutions = [cell_tags for cell_tags in tags if "solution" in cell_tags]
     assert solutions, "tag at least one solution cell ['hide-cell', 'solution']"
-    assert all("hide-cell" in cell_tags for cell_tags in solutions), \
+    assert all("hide-cell" in cell_tags for cell_tags in solutions), (
         "every solution cell must also be tagged 'hide-cell' so the book hides it"
+    )

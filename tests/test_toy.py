@@ -1,14 +1,30 @@
-"""Tests for dcgan_lib.toy: samplers, toy models, the exact formulas and the mode metrics."""
+"""Tests for dcgan_lib.toy and dcgan_lib.theory: samplers, toy models, mode metrics, exact formulas."""
+
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from dcgan_lib.toy import (ToyDiscriminator, ToyGenerator, fit_discriminator, fraction_near_modes,
-                           gaussian_1d, gaussian_pdf, generator_criterion, generator_loss_curves,
-                           jsd, kl_divergence, modes_covered, optimal_discriminator, ring_centres,
-                           ring_of_gaussians, train_toy_gan)
+from dcgan_lib.theory import (
+    gaussian_pdf,
+    generator_criterion,
+    generator_loss_curves,
+    jsd,
+    kl_divergence,
+    optimal_discriminator,
+)
+from dcgan_lib.toy import (
+    ToyDiscriminator,
+    ToyGenerator,
+    fit_discriminator,
+    fraction_near_modes,
+    gaussian_1d,
+    modes_covered,
+    ring_centres,
+    ring_of_gaussians,
+    train_toy_gan,
+)
 
 GRID = np.linspace(-12, 12, 4801)
 DX = float(GRID[1] - GRID[0])
@@ -25,8 +41,9 @@ def test_samplers_return_points_of_the_requested_shape_and_moments():
 
 
 def test_ring_samples_fall_into_every_mode_evenly():
-    samples = ring_of_gaussians(8000, modes=8, radius=2.0, std=0.02,
-                                generator=torch.Generator().manual_seed(1))
+    samples = ring_of_gaussians(
+        8000, modes=8, radius=2.0, std=0.02, generator=torch.Generator().manual_seed(1)
+    )
     assert modes_covered(samples, ring_centres(8, 2.0), threshold=0.1, min_fraction=0.1) == 8
     assert fraction_near_modes(samples, ring_centres(8, 2.0), threshold=0.1) > 0.99
 
@@ -61,14 +78,19 @@ def test_kl_divergence_matches_the_closed_form_for_gaussians():
 
 def test_generator_criterion_equals_minus_log_4_plus_twice_the_jsd():
     p_data, p_g = gaussian_pdf(GRID, 0.0, 1.0), gaussian_pdf(GRID, 1.5, 0.7)
-    assert abs(generator_criterion(p_data, p_g, DX) - (-math.log(4) + 2 * jsd(p_data, p_g, DX))) < 1e-9
+    assert (
+        abs(generator_criterion(p_data, p_g, DX) - (-math.log(4) + 2 * jsd(p_data, p_g, DX)))
+        < 1e-9
+    )
     assert abs(generator_criterion(p_data, p_data, DX) + math.log(4)) < 1e-6
 
 
 def test_saturating_gradient_vanishes_where_the_non_saturating_one_does_not():
     curves = generator_loss_curves(torch.tensor([1e-4, 0.5, 0.9]))
     torch.testing.assert_close(curves["grad_saturating"], -torch.tensor([1e-4, 0.5, 0.9]).double())
-    torch.testing.assert_close(curves["grad_non_saturating"], torch.tensor([1e-4, 0.5, 0.9]).double() - 1)
+    torch.testing.assert_close(
+        curves["grad_non_saturating"], torch.tensor([1e-4, 0.5, 0.9]).double() - 1
+    )
     with pytest.raises(ValueError, match="strictly between"):
         generator_loss_curves(torch.tensor([0.0]))
 
@@ -76,16 +98,23 @@ def test_saturating_gradient_vanishes_where_the_non_saturating_one_does_not():
 def test_modes_covered_counts_constructed_samples():
     centres = ring_centres(8, 2.0)
     # 100 points on each of modes 0, 1, 2; 3 points on mode 3 (below 2%); 50 far from every mode
-    samples = torch.cat([centres[i].repeat(100, 1) + 0.01 for i in range(3)]
-                        + [centres[3].repeat(3, 1), torch.zeros(50, 2)])
+    samples = torch.cat(
+        [centres[i].repeat(100, 1) + 0.01 for i in range(3)]
+        + [centres[3].repeat(3, 1), torch.zeros(50, 2)]
+    )
     assert modes_covered(samples, centres, threshold=0.1, min_fraction=0.02) == 3
     assert modes_covered(samples, centres, threshold=0.1, min_fraction=0.0) == 8
     assert fraction_near_modes(samples, centres, threshold=0.1) == pytest.approx(303 / 353)
 
 
 def test_fit_discriminator_approaches_the_optimal_discriminator():
-    D = fit_discriminator(lambda n, g: gaussian_1d(n, 0.0, 1.0, g),
-                          lambda n, g: gaussian_1d(n, 2.0, 1.0, g), hidden=16, steps=200, seed=0)
+    D = fit_discriminator(
+        lambda n, g: gaussian_1d(n, 0.0, 1.0, g),
+        lambda n, g: gaussian_1d(n, 2.0, 1.0, g),
+        hidden=16,
+        steps=200,
+        seed=0,
+    )
     x = np.linspace(-1.0, 3.0, 41)
     with torch.no_grad():
         learned = torch.sigmoid(D(torch.tensor(x, dtype=torch.float32).reshape(-1, 1))).numpy()
@@ -94,8 +123,17 @@ def test_fit_discriminator_approaches_the_optimal_discriminator():
 
 
 def test_toy_gan_moves_its_mean_toward_a_1d_gaussian_target():
-    result = train_toy_gan(lambda n, g: gaussian_1d(n, 3.0, 0.5, g), data_dim=1, nz=1, hidden=16,
-                           steps=200, batch_size=64, lr=2e-3, snapshot_every=100, seed=0)
+    result = train_toy_gan(
+        lambda n, g: gaussian_1d(n, 3.0, 0.5, g),
+        data_dim=1,
+        nz=1,
+        hidden=16,
+        steps=200,
+        batch_size=64,
+        lr=2e-3,
+        snapshot_every=100,
+        seed=0,
+    )
     start, end = result.snapshots[0][1].mean().item(), result.snapshots[-1][1].mean().item()
     assert [step for step, _ in result.snapshots] == [0, 100, 200]
     assert abs(end - 3.0) < 0.75 < abs(start - 3.0)
@@ -104,6 +142,15 @@ def test_toy_gan_moves_its_mean_toward_a_1d_gaussian_target():
 
 def test_toy_gan_is_deterministic_given_the_seed():
     def run():
-        return train_toy_gan(lambda n, g: gaussian_1d(n, 1.0, 1.0, g), data_dim=1, nz=1, hidden=8,
-                             steps=20, batch_size=32, snapshot_every=10, seed=3)
+        return train_toy_gan(
+            lambda n, g: gaussian_1d(n, 1.0, 1.0, g),
+            data_dim=1,
+            nz=1,
+            hidden=8,
+            steps=20,
+            batch_size=32,
+            snapshot_every=10,
+            seed=3,
+        )
+
     assert torch.equal(run().snapshots[-1][1], run().snapshots[-1][1])

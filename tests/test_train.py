@@ -3,13 +3,22 @@ from dataclasses import replace
 
 import pytest
 import torch
-
 import torch.nn.functional as F
 
+from dcgan_lib import (
+    CheckpointError,
+    TrainConfig,
+    Trainer,
+    TrainingDiverged,
+    export_checkpoint,
+    load_checkpoint,
+    load_discriminator,
+    load_generator,
+    pick_device,
+    train,
+)
 from dcgan_lib.__main__ import main as cli_main
 from dcgan_lib.models import Discriminator, Generator, frozen
-from dcgan_lib import (CheckpointError, TrainConfig, Trainer, TrainingDiverged, export_checkpoint,
-                       load_checkpoint, load_discriminator, load_generator, pick_device, train)
 
 
 def _states_equal(a: dict, b: dict) -> bool:
@@ -17,13 +26,29 @@ def _states_equal(a: dict, b: dict) -> bool:
 
 
 def test_short_run_on_mnist5k_writes_samples_and_checkpoint(tmp_path):
-    config = TrainConfig(image_size=16, ngf=8, ndf=8, batch_size=32, steps=20, sample_every=10,
-                         checkpoint_every=10, device="cpu")
+    config = TrainConfig(
+        image_size=16,
+        ngf=8,
+        ndf=8,
+        batch_size=32,
+        steps=20,
+        sample_every=10,
+        checkpoint_every=10,
+        device="cpu",
+    )
     result = train(config, out_dir=tmp_path, progress=False)
     assert result.step == 20
-    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step_000010.png", "step_000020.png"]
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == [
+        "step_000010.png",
+        "step_000020.png",
+    ]
     assert (tmp_path / "checkpoint.pt").exists() and not list(tmp_path.glob("*.tmp"))
-    assert {k: len(v) for k, v in result.history.items()} == {"loss_D": 20, "loss_G": 20, "D_x": 20, "D_G_z": 20}
+    assert {k: len(v) for k, v in result.history.items()} == {
+        "loss_D": 20,
+        "loss_G": 20,
+        "D_x": 20,
+        "D_G_z": 20,
+    }
     state = load_checkpoint(tmp_path / "checkpoint.pt")
     assert state["step"] == 20 and state["config"]["ngf"] == 8
     assert all(0 <= p <= 1 for p in result.history["D_x"] + result.history["D_G_z"])
@@ -35,9 +60,14 @@ def test_resume_continues_bit_exactly(tmp_path, tiny_config, tiny_dataset):
     resumed = train(tiny_config, tiny_dataset, tmp_path / "b", progress=False)
     assert resumed.step == uninterrupted.step == 6
     assert _states_equal(resumed.generator.state_dict(), uninterrupted.generator.state_dict())
-    assert _states_equal(resumed.discriminator.state_dict(), uninterrupted.discriminator.state_dict())
+    assert _states_equal(
+        resumed.discriminator.state_dict(), uninterrupted.discriminator.state_dict()
+    )
     assert resumed.history == uninterrupted.history
-    a, b = load_checkpoint(tmp_path / "a" / "checkpoint.pt"), load_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    a, b = (
+        load_checkpoint(tmp_path / "a" / "checkpoint.pt"),
+        load_checkpoint(tmp_path / "b" / "checkpoint.pt"),
+    )
     assert _states_equal(a["g_optimizer"]["state"][0], b["g_optimizer"]["state"][0])
 
 
@@ -50,16 +80,22 @@ def test_resume_across_an_epoch_boundary_matches(tmp_path, tiny_config, tiny_dat
     assert _states_equal(resumed.generator.state_dict(), uninterrupted.generator.state_dict())
 
 
-def test_checkpoint_from_different_config_is_refused_naming_the_field(tmp_path, tiny_config, tiny_dataset):
+def test_checkpoint_from_different_config_is_refused_naming_the_field(
+    tmp_path, tiny_config, tiny_dataset
+):
     train(tiny_config, tiny_dataset, tmp_path, progress=False)
-    with pytest.raises(CheckpointError, match=r"ngf=8 in the checkpoint but 16 requested.*new out_dir"):
+    with pytest.raises(
+        CheckpointError, match=r"ngf=8 in the checkpoint but 16 requested.*new out_dir"
+    ):
         train(replace(tiny_config, ngf=16, steps=9), tiny_dataset, tmp_path, progress=False)
 
 
 def test_more_steps_resume_but_no_resume_starts_over(tmp_path, tiny_config, tiny_dataset):
     train(tiny_config, tiny_dataset, tmp_path, progress=False)
     assert train(replace(tiny_config, steps=8), tiny_dataset, tmp_path, progress=False).step == 8
-    restarted = train(replace(tiny_config, steps=2), tiny_dataset, tmp_path, resume=False, progress=False)
+    restarted = train(
+        replace(tiny_config, steps=2), tiny_dataset, tmp_path, resume=False, progress=False
+    )
     assert restarted.step == 2 and len(restarted.history["loss_D"]) == 2
 
 
@@ -90,13 +126,17 @@ def test_missing_checkpoint_says_how_to_make_one(tmp_path):
         load_checkpoint(tmp_path / "nope" / "checkpoint.pt")
 
 
-def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path, tiny_config, tiny_dataset):
+def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(
+    tmp_path, tiny_config, tiny_dataset
+):
     train(replace(tiny_config, steps=3), tiny_dataset, tmp_path, progress=False)
     good = (tmp_path / "checkpoint.pt").read_bytes()
     poisoned = tiny_dataset.images.clone()
     poisoned[:] = float("nan")
     tiny_dataset.images = poisoned
-    with pytest.raises(TrainingDiverged, match=r"loss_D=nan.*step 4.*checkpoint.pt, is untouched.*Lower lr"):
+    with pytest.raises(
+        TrainingDiverged, match=r"loss_D=nan.*step 4.*checkpoint.pt, is untouched.*Lower lr"
+    ):
         train(tiny_config, tiny_dataset, tmp_path, progress=False)
     assert (tmp_path / "checkpoint.pt").read_bytes() == good
 
@@ -107,7 +147,9 @@ def test_loaded_models_match_the_trained_ones(tmp_path, tiny_config, tiny_datase
     with torch.no_grad():
         assert torch.equal(load_generator(tmp_path / "checkpoint.pt")(z), result.generator(z))
         images = result.generator(z)
-        assert torch.equal(load_discriminator(tmp_path / "checkpoint.pt")(images), result.discriminator(images))
+        assert torch.equal(
+            load_discriminator(tmp_path / "checkpoint.pt")(images), result.discriminator(images)
+        )
 
 
 def test_export_keeps_models_and_drops_optimisers(tmp_path, tiny_config, tiny_dataset):
@@ -126,7 +168,9 @@ def test_g_step_computes_no_gradient_for_d(tiny_config, tiny_dataset):
     run = Trainer(tiny_config, tiny_dataset)
     accumulated = {name: 0 for name, _ in run.D.named_parameters()}
     for name, p in run.D.named_parameters():
-        p.register_post_accumulate_grad_hook(lambda _, name=name: accumulated.__setitem__(name, accumulated[name] + 1))
+        p.register_post_accumulate_grad_hook(
+            lambda _, name=name: accumulated.__setitem__(name, accumulated[name] + 1)
+        )
     run.train_step(tiny_dataset.images[:16])
     assert set(accumulated.values()) == {1}  # the D step's backward only, not the G step's
     assert all(p.requires_grad for p in run.D.parameters())  # unfrozen again after the step
@@ -169,8 +213,11 @@ def test_half_precision_on_cpu_is_refused_with_fix(tiny_config, tiny_dataset):
 
 
 def test_uniform_noise_and_no_batchnorm_variants_train(tiny_config, tiny_dataset):
-    result = train(replace(tiny_config, z_distribution="uniform", batch_norm=False), tiny_dataset,
-                   progress=False)
+    result = train(
+        replace(tiny_config, z_distribution="uniform", batch_norm=False),
+        tiny_dataset,
+        progress=False,
+    )
     assert all(math.isfinite(v) for v in result.history["loss_G"])
 
 
@@ -181,9 +228,33 @@ def test_pick_device_respects_explicit_choice():
 
 def test_command_line_trains_and_reports_paths(tmp_path, capsys):
     out = tmp_path / "run"
-    assert cli_main(["train", "--dataset", "mnist5k", "--image-size", "16", "--ngf", "8", "--ndf", "8",
-                     "--batch-size", "16", "--steps", "4", "--sample-every", "2", "--out", str(out),
-                     "--device", "cpu", "--quiet"]) == 0
+    assert (
+        cli_main(
+            [
+                "train",
+                "--dataset",
+                "mnist5k",
+                "--image-size",
+                "16",
+                "--ngf",
+                "8",
+                "--ndf",
+                "8",
+                "--batch-size",
+                "16",
+                "--steps",
+                "4",
+                "--sample-every",
+                "2",
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "trained to step 4" in printed and str(out / "checkpoint.pt") in printed
     assert (out / "samples" / "step_000004.png").exists()
@@ -193,7 +264,33 @@ def test_command_line_help_documents_every_option(capsys):
     with pytest.raises(SystemExit):
         cli_main(["train", "--help"])
     text = capsys.readouterr().out
-    for flag in ("--dataset", "--image-size", "--steps", "--out", "--lr", "--beta1", "--precision",
-                 "--channels-last", "--compile", "--no-resume"):
+    for flag in (
+        "--dataset",
+        "--image-size",
+        "--steps",
+        "--out",
+        "--lr",
+        "--beta1",
+        "--precision",
+        "--channels-last",
+        "--compile",
+        "--no-resume",
+    ):
         assert flag in text
     assert "paper, section 4" in text
+
+
+def test_on_step_calls_back_after_every_step_with_the_trainer(tiny_config, tiny_dataset):
+    trainer = Trainer(tiny_config, tiny_dataset)
+    seen = []
+    trainer.on_step(lambda t: seen.append((t.step, len(t.history["loss_D"]))))
+    result = trainer.run(progress=False)
+    assert seen == [(step, step) for step in range(1, tiny_config.steps + 1)]  # log_every=1
+    assert result.step == tiny_config.steps
+
+
+def test_train_is_trainer_run(tiny_config, tiny_dataset):
+    by_function = train(tiny_config, tiny_dataset, progress=False)
+    by_trainer = Trainer(tiny_config, tiny_dataset).run(progress=False)
+    assert by_function.history == by_trainer.history
+    assert _states_equal(by_function.generator.state_dict(), by_trainer.generator.state_dict())

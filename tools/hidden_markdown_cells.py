@@ -8,6 +8,7 @@ folds behind a "Click to show" button. A cell holding a heading is left as it is
 container around a heading would break the page's sections.
 _config.yml loads it with `local_extensions: {hidden_markdown_cells: tools}`.
 """
+
 from __future__ import annotations
 
 from docutils import nodes
@@ -22,7 +23,9 @@ def _render_markdown_cell(self, token) -> None:
     if HIDE_TAG not in tags or any(child.type == "heading" for child in token.children or []):
         _render_as_is(self, token)
         return
-    classes = ["toggle", "cell", "cell_markdown"] + [f"tag_{tag.replace(' ', '_')}" for tag in tags]
+    classes = ["toggle", "cell", "cell_markdown"] + [
+        f"tag_{tag.replace(' ', '_')}" for tag in tags
+    ]
     container = nodes.container(classes=classes)
     self.add_line_and_source_path(container, token)
     with self.current_node_context(container, append=True):

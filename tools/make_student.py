@@ -7,6 +7,7 @@ and figures still resolve:
 
     python tools/make_student.py [--source chapters] [--out student]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,9 @@ def make_student(source: Path, out: Path) -> list[tuple[Path, int]]:
     """Write every source/*.ipynb to out/ without solutions; return (written path, removed) pairs."""
     notebooks = sorted(source.glob("*.ipynb"))
     if not notebooks:
-        raise FileNotFoundError(f"no notebooks in {source}; run from the repository root or pass --source")
+        raise FileNotFoundError(
+            f"no notebooks in {source}; run from the repository root or pass --source"
+        )
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for path in notebooks:
@@ -55,8 +58,12 @@ def make_student(source: Path, out: Path) -> list[tuple[Path, int]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=Path("chapters"), help="folder of chapter notebooks")
-    parser.add_argument("--out", type=Path, default=Path("student"), help="where the student notebooks go")
+    parser.add_argument(
+        "--source", type=Path, default=Path("chapters"), help="folder of chapter notebooks"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("student"), help="where the student notebooks go"
+    )
     args = parser.parse_args(argv)
     for target, removed in make_student(args.source, args.out):
         print(f"{target}: {removed} solution cell{'s' * (removed != 1)} removed")

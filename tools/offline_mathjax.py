@@ -7,13 +7,23 @@ and its fonts, the menu and accessibility components) into _build/html/_static/m
 _config.yml loads it with `local_extensions: {offline_mathjax: tools}` and sets
 `mathjax_path: mathjax/tex-mml-chtml.js` (relative to _static/).
 """
+
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
 # what the combined tex-mml-chtml component loads at run time, relative to MathJax's es5/
-NEEDED = ("tex-mml-chtml.js", "input", "output/chtml.js", "output/chtml", "a11y", "ui", "sre", "adaptors")
+NEEDED = (
+    "tex-mml-chtml.js",
+    "input",
+    "output/chtml.js",
+    "output/chtml",
+    "a11y",
+    "ui",
+    "sre",
+    "adaptors",
+)
 
 
 def mathjax_es5() -> Path:
@@ -21,8 +31,10 @@ def mathjax_es5() -> Path:
     try:
         import mathjax
     except ImportError as error:
-        raise ImportError("MathJax is not installed: pip install django-static-mathjax "
-                          "(part of the dev dependencies: pip install -e '.[dev]')") from error
+        raise ImportError(
+            "MathJax is not installed: pip install django-static-mathjax "
+            "(part of the dev dependencies: pip install -e '.[dev]')"
+        ) from error
     return Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
 
 

@@ -10,14 +10,16 @@ drawn with seed 0), on samples from fixed noise (seed NOISE_SEED):
 * shapes-32: the share of clean shapes (dcgan_lib.shapes_classifier.clean_shape_mask) and
   the share of the rarest palette colour.
 """
+
 from __future__ import annotations
 
 import torch
 
 from dcgan_lib import SyntheticShapes, build_models, load_generator, pretrained_path, sample_z
 from dcgan_lib.checkpoints import config_from_checkpoint, load_checkpoint
-from dcgan_lib.data import COLOURS, load_mnist5k
+from dcgan_lib.data import load_mnist5k
 from dcgan_lib.metrics import classifier_score, extract_features, fid_kid, mnist_split
+from dcgan_lib.shapes import COLOURS
 from dcgan_lib.shapes_classifier import clean_shape_mask, dominant_colours
 
 NOISE_SEED = 1234  # the noise every score draws its samples from
@@ -43,10 +45,12 @@ def shapes_scores(n: int = 512) -> dict[str, float]:
     trained = generate("shapes-32", n)
     colours = torch.bincount(dominant_colours(trained), minlength=len(COLOURS))
     untrained = generate("shapes-32", n, trained=False)
-    return {"trained": clean_shape_mask(trained).float().mean().item(),
-            "untrained": clean_shape_mask(untrained).float().mean().item(),
-            "real": clean_shape_mask(SyntheticShapes(n, 32, seed=7).images).float().mean().item(),
-            "least_common_colour_share": (colours.min() / colours.sum().clamp_min(1)).item()}
+    return {
+        "trained": clean_shape_mask(trained).float().mean().item(),
+        "untrained": clean_shape_mask(untrained).float().mean().item(),
+        "real": clean_shape_mask(SyntheticShapes(n, 32, seed=7).images).float().mean().item(),
+        "least_common_colour_share": (colours.min() / colours.sum().clamp_min(1)).item(),
+    }
 
 
 def mnist_scores(n: int = 1000) -> dict[str, dict[str, float]]:
@@ -58,9 +62,13 @@ def mnist_scores(n: int = 1000) -> dict[str, dict[str, float]]:
         fake = generate("mnist5k-32", n, trained)
         distances = fid_kid(real_features, fake, kid_subsets=50, kid_subset_size=500)
         judged = classifier_score(fake)
-        scores[label] = {"fid": distances["fid"], "kid": distances["kid"],
-                         "confident_share": judged["confident_share"],
-                         "class_entropy": judged["class_entropy"], "score": judged["score"]}
+        scores[label] = {
+            "fid": distances["fid"],
+            "kid": distances["kid"],
+            "confident_share": judged["confident_share"],
+            "class_entropy": judged["class_entropy"],
+            "score": judged["score"],
+        }
     return scores
 
 

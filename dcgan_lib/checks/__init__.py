@@ -12,10 +12,19 @@ Conventions checked (the same as dcgan_lib.models and dcgan_lib.train):
 * losses take logits: `d_loss(real_logits, fake_logits)`, `g_loss(fake_logits)`;
 * weights start from N(0, 0.02) (paper, section 4).
 """
+
 from .losses import check_d_loss, check_g_loss
 from .networks import check_discriminator, check_generator
 from .report import CheckFailed, CheckReport
 from .sizes import check_output_size, torch_output_size
 
-__all__ = ["CheckFailed", "CheckReport", "check_d_loss", "check_discriminator", "check_g_loss",
-           "check_generator", "check_output_size", "torch_output_size"]
+__all__ = [
+    "CheckFailed",
+    "CheckReport",
+    "check_d_loss",
+    "check_discriminator",
+    "check_g_loss",
+    "check_generator",
+    "check_output_size",
+    "torch_output_size",
+]

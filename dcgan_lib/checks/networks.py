@@ -2,18 +2,45 @@
 
 Chapter 3 (the architecture) runs them on the networks students write.
 """
+
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from .report import (CallRecorder, CheckReport, check_gradients_reach, check_init, fail,
-                     instantiate, untouched)
+from .report import (
+    CallRecorder,
+    CheckReport,
+    check_gradients_reach,
+    check_init,
+    fail,
+    instantiate,
+    untouched,
+)
 
 # operations that only reshape or inspect a tensor: they may follow G's final Tanh
-SHAPE_OPS = frozenset({"__get__", "__getitem__", "dim", "size", "view", "reshape", "flatten", "squeeze",
-                       "unsqueeze", "contiguous", "clone", "to", "float"})
-def _forward_generator(generator: nn.Module, z: torch.Tensor, check: str) -> tuple[torch.Tensor, str]:
+SHAPE_OPS = frozenset(
+    {
+        "__get__",
+        "__getitem__",
+        "dim",
+        "size",
+        "view",
+        "reshape",
+        "flatten",
+        "squeeze",
+        "unsqueeze",
+        "contiguous",
+        "clone",
+        "to",
+        "float",
+    }
+)
+
+
+def _forward_generator(
+    generator: nn.Module, z: torch.Tensor, check: str
+) -> tuple[torch.Tensor, str]:
     """Run G on z as (N, nz, 1, 1), falling back to (N, nz); return the output and the shape used."""
     try:
         return generator(z[:, :, None, None]), "(N, nz, 1, 1)"
@@ -21,24 +48,40 @@ def _forward_generator(generator: nn.Module, z: torch.Tensor, check: str) -> tup
         try:
             return generator(z), "(N, nz)"
         except Exception:  # noqa: BLE001
-            fail(check, f"G fails on z of shape {tuple(z.shape[:2]) + (1, 1)}: {first_error}",
-                  "the first layer should be ConvTranspose2d(nz, channels, 4, 1, 0), which turns "
-                  "(N, nz, 1, 1) into a 4x4 map; check that nz matches")
+            fail(
+                check,
+                f"G fails on z of shape {tuple(z.shape[:2]) + (1, 1)}: {first_error}",
+                "the first layer should be ConvTranspose2d(nz, channels, 4, 1, 0), which turns "
+                "(N, nz, 1, 1) into a 4x4 map; check that nz matches",
+            )
 
 
-def _check_output_layer(calls: list[str], output: torch.Tensor, check: str, report: CheckReport) -> None:
+def _check_output_layer(
+    calls: list[str], output: torch.Tensor, check: str, report: CheckReport
+) -> None:
     if output.min() < -1 - 1e-6 or output.max() > 1 + 1e-6:
-        fail(check, f"outputs span [{output.min():.2f}, {output.max():.2f}], outside [-1, 1]",
-              "end G with nn.Tanh(): the training images are scaled to [-1, 1]")
+        fail(
+            check,
+            f"outputs span [{output.min():.2f}, {output.max():.2f}], outside [-1, 1]",
+            "end G with nn.Tanh(): the training images are scaled to [-1, 1]",
+        )
     if output.min() >= 0:
-        fail(check, "outputs are never negative: G draws in [0, 1] (a Sigmoid?)",
-              "the data are scaled to [-1, 1]; end G with nn.Tanh() instead of nn.Sigmoid()")
+        fail(
+            check,
+            "outputs are never negative: G draws in [0, 1] (a Sigmoid?)",
+            "the data are scaled to [-1, 1]; end G with nn.Tanh() instead of nn.Sigmoid()",
+        )
     compute_ops = [name for name in calls if name not in SHAPE_OPS]
     if not compute_ops or compute_ops[-1] != "tanh":
-        fail(check, "the last operation of G is not a Tanh",
-              "end G with nn.Tanh() so that the outputs match data in [-1, 1] (paper, section 3)")
-    report.passed.append(f"outputs in [-1, 1] from a final Tanh (seen [{output.min():.2f}, "
-                         f"{output.max():.2f}] for large z)")
+        fail(
+            check,
+            "the last operation of G is not a Tanh",
+            "end G with nn.Tanh() so that the outputs match data in [-1, 1] (paper, section 3)",
+        )
+    report.passed.append(
+        f"outputs in [-1, 1] from a final Tanh (seen [{output.min():.2f}, "
+        f"{output.max():.2f}] for large z)"
+    )
 
 
 def _last_batch_norm_after_last_conv(model: nn.Module) -> bool:
@@ -46,11 +89,17 @@ def _last_batch_norm_after_last_conv(model: nn.Module) -> bool:
     kinds = [type(m) for m in model.modules() if not list(m.children())]
     conv_positions = [i for i, kind in enumerate(kinds) if kind in (nn.Conv2d, nn.ConvTranspose2d)]
     return bool(conv_positions) and any(
-        issubclass(kind, nn.modules.batchnorm._BatchNorm) for kind in kinds[conv_positions[-1]:])
+        issubclass(kind, nn.modules.batchnorm._BatchNorm) for kind in kinds[conv_positions[-1] :]
+    )
 
 
-def check_generator(generator, nz: int | None = None, image_size: int | None = None,
-                    nc: int | None = None, batch_size: int = 4) -> CheckReport:
+def check_generator(
+    generator,
+    nz: int | None = None,
+    image_size: int | None = None,
+    nc: int | None = None,
+    batch_size: int = 4,
+) -> CheckReport:
     """Check a DCGAN generator (a module, or a class built with no arguments).
 
     nz, image_size and nc default to the module's attributes of those names, else
@@ -71,48 +120,70 @@ def check_generator(generator, nz: int | None = None, image_size: int | None = N
         images, z_shape = _forward_generator(generator, z, check)
         expected = (batch_size, nc, image_size, image_size)
         if tuple(images.shape) != expected:
-            fail(check, f"z of shape {z_shape} gave images of shape {tuple(images.shape)}, "
-                         f"expected {expected}",
-                  "each ConvTranspose2d(k=4, s=2, p=1) doubles the size from the 4x4 start: "
-                  f"{image_size}x{image_size} needs log2({image_size}/4) of them; the last one "
-                  f"must output nc={nc} channels")
+            fail(
+                check,
+                f"z of shape {z_shape} gave images of shape {tuple(images.shape)}, "
+                f"expected {expected}",
+                "each ConvTranspose2d(k=4, s=2, p=1) doubles the size from the 4x4 start: "
+                f"{image_size}x{image_size} needs log2({image_size}/4) of them; the last one "
+                f"must output nc={nc} channels",
+            )
         report.passed.append(f"z of shape {z_shape} gives images of shape {expected}")
         recorder = CallRecorder()
         with torch.no_grad(), recorder:
             large = _forward_generator(generator, 10 * z, check)[0]
         _check_output_layer(recorder.names, large, check, report)
         if _last_batch_norm_after_last_conv(generator):
-            fail(check, "a BatchNorm comes after the output convolution",
-                  "the paper (section 3) puts no BatchNorm on G's output layer: ConvTranspose2d -> Tanh")
+            fail(
+                check,
+                "a BatchNorm comes after the output convolution",
+                "the paper (section 3) puts no BatchNorm on G's output layer: ConvTranspose2d -> Tanh",
+            )
         report.passed.append("no BatchNorm on the output layer (paper, section 3)")
         check_init(generator, check, report)
         check_gradients_reach(generator, images, check, report)
     return report
 
 
-def _check_logits(discriminator: nn.Module, images: torch.Tensor, check: str,
-                  report: CheckReport) -> torch.Tensor:
+def _check_logits(
+    discriminator: nn.Module, images: torch.Tensor, check: str, report: CheckReport
+) -> torch.Tensor:
     recorder = CallRecorder()
     with recorder:
         logits = discriminator(images)
     if not isinstance(logits, torch.Tensor):
-        fail(check, f"D returned a {type(logits).__name__}, not a tensor", "return the logits tensor")
+        fail(
+            check,
+            f"D returned a {type(logits).__name__}, not a tensor",
+            "return the logits tensor",
+        )
     if "sigmoid" in recorder.names:
-        fail(check, "D applies a Sigmoid: it returns probabilities, not logits",
-              "remove the final nn.Sigmoid() and train with F.binary_cross_entropy_with_logits, "
-              "the numerically stable form of Sigmoid + BCELoss")
+        fail(
+            check,
+            "D applies a Sigmoid: it returns probabilities, not logits",
+            "remove the final nn.Sigmoid() and train with F.binary_cross_entropy_with_logits, "
+            "the numerically stable form of Sigmoid + BCELoss",
+        )
     n = images.shape[0]
     if tuple(logits.shape) != (n,):
-        hint = ("flatten the head's output: return logits.view(-1)" if logits.numel() == n else
-                "the last convolution must reduce the map to 1x1 with 1 channel: Conv2d(C, 1, 4, 1, 0) "
-                "on the 4x4 map")
-        fail(check, f"D returned shape {tuple(logits.shape)} for {n} images, expected ({n},)", hint)
-    report.passed.append(f"images {tuple(images.shape)} give raw logits of shape ({n},), no Sigmoid")
+        hint = (
+            "flatten the head's output: return logits.view(-1)"
+            if logits.numel() == n
+            else "the last convolution must reduce the map to 1x1 with 1 channel: Conv2d(C, 1, 4, 1, 0) "
+            "on the 4x4 map"
+        )
+        fail(
+            check, f"D returned shape {tuple(logits.shape)} for {n} images, expected ({n},)", hint
+        )
+    report.passed.append(
+        f"images {tuple(images.shape)} give raw logits of shape ({n},), no Sigmoid"
+    )
     return logits
 
 
-def check_discriminator(discriminator, image_size: int | None = None, nc: int | None = None,
-                        batch_size: int = 4) -> CheckReport:
+def check_discriminator(
+    discriminator, image_size: int | None = None, nc: int | None = None, batch_size: int = 4
+) -> CheckReport:
     """Check a DCGAN discriminator (a module, or a class built with no arguments).
 
     image_size and nc default to the module's attributes, else 64 and 3. Checks: images
@@ -127,16 +198,21 @@ def check_discriminator(discriminator, image_size: int | None = None, nc: int | 
     report = CheckReport(check)
     with untouched(discriminator):
         device = next(discriminator.parameters()).device
-        images = (torch.rand(batch_size, nc, image_size, image_size, device=device) * 2 - 1)
+        images = torch.rand(batch_size, nc, image_size, image_size, device=device) * 2 - 1
         images.requires_grad_(True)
         discriminator.train()
         logits = _check_logits(discriminator, images, check, report)
         check_init(discriminator, check, report)
         check_gradients_reach(discriminator, logits, check, report)
         if images.grad is None or not torch.any(images.grad != 0):
-            fail(check, "no gradient reaches the input images",
-                  "G learns through D's gradient with respect to the images: do not detach them in D")
+            fail(
+                check,
+                "no gradient reaches the input images",
+                "G learns through D's gradient with respect to the images: do not detach them in D",
+            )
         report.passed.append("gradients reach the input images (G learns through them)")
     if not any(isinstance(m, nn.LeakyReLU) for m in discriminator.modules()):
-        report.notes.append("no nn.LeakyReLU found: the paper uses LeakyReLU(0.2) in D (section 3)")
+        report.notes.append(
+            "no nn.LeakyReLU found: the paper uses LeakyReLU(0.2) in D (section 3)"
+        )
     return report

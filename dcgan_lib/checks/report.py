@@ -1,5 +1,6 @@
 """What every self-check shares: the failure and report types and the helpers that keep a
 check from changing the student's model or random state."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ class CheckFailed(AssertionError):
 @dataclass
 class CheckReport:
     """What a check verified: `passed` lines, and `notes` that are advice, not failures."""
+
     check: str
     passed: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -71,16 +73,23 @@ def fail(check: str, problem: str, hint: str) -> None:
 def instantiate(model_or_class, check: str) -> nn.Module:
     """Accept an nn.Module, or a class / zero-argument factory that builds one."""
     model = model_or_class
-    if isinstance(model_or_class, type) or (callable(model_or_class)
-                                            and not isinstance(model_or_class, nn.Module)):
+    if isinstance(model_or_class, type) or (
+        callable(model_or_class) and not isinstance(model_or_class, nn.Module)
+    ):
         try:
             model = model_or_class()
         except TypeError as error:
-            fail(check, f"could not build the model with no arguments ({error})",
-                  "pass an instance instead, e.g. check_generator(MyGenerator(nz=100, ngf=64))")
+            fail(
+                check,
+                f"could not build the model with no arguments ({error})",
+                "pass an instance instead, e.g. check_generator(MyGenerator(nz=100, ngf=64))",
+            )
     if not isinstance(model, nn.Module):
-        fail(check, f"expected a torch.nn.Module, got {type(model).__name__}",
-              "subclass nn.Module and build the layers in __init__")
+        fail(
+            check,
+            f"expected a torch.nn.Module, got {type(model).__name__}",
+            "subclass nn.Module and build the layers in __init__",
+        )
     return model
 
 
@@ -90,20 +99,29 @@ def check_init(model: nn.Module, check: str, report: CheckReport) -> None:
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) and module.weight.numel() >= 64:
             std = module.weight.detach().float().std().item()
             if abs(std - INIT_STD) > INIT_TOLERANCE:
-                fail(check, f"the weights of layer '{name}' have std {std:.4f}, not {INIT_STD}",
-                      "initialise as in the paper, section 4: model.apply(dcgan_lib.init_weights) "
-                      "(conv weights from N(0, 0.02))")
+                fail(
+                    check,
+                    f"the weights of layer '{name}' have std {std:.4f}, not {INIT_STD}",
+                    "initialise as in the paper, section 4: model.apply(dcgan_lib.init_weights) "
+                    "(conv weights from N(0, 0.02))",
+                )
     report.passed.append(f"conv weights initialised from N(0, {INIT_STD}) (paper, section 4)")
 
 
-def check_gradients_reach(model: nn.Module, output: torch.Tensor, check: str,
-                           report: CheckReport) -> None:
+def check_gradients_reach(
+    model: nn.Module, output: torch.Tensor, check: str, report: CheckReport
+) -> None:
     output.float().sum().backward()
-    frozen = [name for name, p in model.named_parameters()
-              if p.requires_grad and (p.grad is None or not torch.any(p.grad != 0))]
+    frozen = [
+        name
+        for name, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or not torch.any(p.grad != 0))
+    ]
     model.zero_grad(set_to_none=True)
     if frozen:
-        fail(check, f"no gradient reaches {frozen[:3]}",
-              "do not call .detach(), .data or torch.no_grad() inside forward, and use every layer")
+        fail(
+            check,
+            f"no gradient reaches {frozen[:3]}",
+            "do not call .detach(), .data or torch.no_grad() inside forward, and use every layer",
+        )
     report.passed.append("gradients reach every parameter")
-

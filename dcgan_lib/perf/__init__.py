@@ -7,12 +7,25 @@ memory and the table), ``flops`` (the FLOP count of a step and device peaks), ``
 (what a speed feature does to the samples) and ``cli`` (the command's options).
 Chapter 5 uses ``count_step_flops``; bench/RESULTS.md holds measured tables.
 """
+
 from .bench import TABLE_COLUMNS, BenchRow, format_table, run_bench
 from .cli import add_bench_options, bench_from_args
 from .flops import PEAK_TFLOPS, count_step_flops, device_peak_flops
 from .quality import quality_check
 from .variants import SPEED_FEATURES, VARIANTS, variant_config
 
-__all__ = ["TABLE_COLUMNS", "BenchRow", "format_table", "run_bench", "add_bench_options",
-           "bench_from_args", "PEAK_TFLOPS", "count_step_flops", "device_peak_flops",
-           "quality_check", "SPEED_FEATURES", "VARIANTS", "variant_config"]
+__all__ = [
+    "TABLE_COLUMNS",
+    "BenchRow",
+    "format_table",
+    "run_bench",
+    "add_bench_options",
+    "bench_from_args",
+    "PEAK_TFLOPS",
+    "count_step_flops",
+    "device_peak_flops",
+    "quality_check",
+    "SPEED_FEATURES",
+    "VARIANTS",
+    "variant_config",
+]

@@ -12,6 +12,7 @@ offline mnist5k digits and reports, per image size and batch size:
   ``--peak-gflops`` on a CPU) and the memory the variant added at its peak (CUDA
   allocator, or the process's resident set on CPU; the baseline's loader workers excluded).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,13 +32,24 @@ from .flops import count_step_flops, device_peak_flops
 from .runners import build_runner
 from .variants import VARIANTS, skip_reason
 
-TABLE_COLUMNS = ("size", "batch", "variant", "images_per_s", "ratio", "gflops_per_s",
-                 "peak_fraction", "peak_mem_mb", "warmup_s", "note")
+TABLE_COLUMNS = (
+    "size",
+    "batch",
+    "variant",
+    "images_per_s",
+    "ratio",
+    "gflops_per_s",
+    "peak_fraction",
+    "peak_mem_mb",
+    "warmup_s",
+    "note",
+)
 
 
 @dataclass
 class BenchRow:
     """One measured (or skipped) variant; images_per_s is None when it was skipped."""
+
     size: int
     batch: int
     variant: str
@@ -67,8 +79,11 @@ def reset_peak_memory(device: torch.device) -> None:
 def memory_mb(device: torch.device, peak: bool) -> float | None:
     """Allocated CUDA memory, or the process's resident set on CPU (Linux), now or at peak, MB."""
     if device.type == "cuda":
-        used = (torch.cuda.max_memory_allocated(device) if peak
-                else torch.cuda.memory_allocated(device))
+        used = (
+            torch.cuda.max_memory_allocated(device)
+            if peak
+            else torch.cuda.memory_allocated(device)
+        )
         return used / 1e6
     key = "VmHWM:" if peak else "VmRSS:"
     with contextlib.suppress(OSError), open("/proc/self/status") as handle:
@@ -95,14 +110,25 @@ def device_description(device: torch.device) -> str:
         return torch.cuda.get_device_name(device)
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as handle:
-        cpu = next((line.split(":", 1)[1].strip() for line in handle
-                    if line.startswith("model name")), cpu)
+        cpu = next(
+            (line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")),
+            cpu,
+        )
     return f"CPU {cpu}, {torch.get_num_threads()} threads"
 
 
-def measure_variant(variant: str, size: int, batch: int, device: torch.device, steps: int,
-                    repeats: int, warmup: int, workers: int, dataset: InMemoryImages,
-                    width: int = 64) -> BenchRow:
+def measure_variant(
+    variant: str,
+    size: int,
+    batch: int,
+    device: torch.device,
+    steps: int,
+    repeats: int,
+    warmup: int,
+    workers: int,
+    dataset: InMemoryImages,
+    width: int = 64,
+) -> BenchRow:
     """Build, warm up (compile happens here) and time one variant; images/s: median of repeats."""
     row = BenchRow(size, batch, variant, note=skip_reason(variant, device))
     if row.note:
@@ -137,9 +163,19 @@ def add_rates(rows: list[BenchRow], flops_per_image: float, peak_flops: float | 
         row.peak_fraction = row.gflops_per_s * 1e9 / peak_flops if peak_flops else None
 
 
-def run_bench(sizes=(32, 64), batch_sizes=(128,), variants=VARIANTS, steps: int = 5,
-              repeats: int = 3, warmup: int = 3, device: str = "auto", workers: int = 2,
-              peak_gflops: float | None = None, width: int = 64, report=None) -> dict:
+def run_bench(
+    sizes=(32, 64),
+    batch_sizes=(128,),
+    variants=VARIANTS,
+    steps: int = 5,
+    repeats: int = 3,
+    warmup: int = 3,
+    device: str = "auto",
+    workers: int = 2,
+    peak_gflops: float | None = None,
+    width: int = 64,
+    report=None,
+) -> dict:
     """Measure every variant at every (size, batch); return {"meta": {...}, "rows": [dicts]}.
 
     Variants that need CUDA are listed with a note instead of a rate on other devices.
@@ -153,25 +189,51 @@ def run_bench(sizes=(32, 64), batch_sizes=(128,), variants=VARIANTS, steps: int 
         for batch in batch_sizes:
             group = []
             for variant in variants:
-                group.append(measure_variant(variant, size, batch, torch_device, steps, repeats,
-                                             warmup, workers, dataset, width))
+                group.append(
+                    measure_variant(
+                        variant,
+                        size,
+                        batch,
+                        torch_device,
+                        steps,
+                        repeats,
+                        warmup,
+                        workers,
+                        dataset,
+                        width,
+                    )
+                )
                 if report:
                     report(group[-1])
-            flops[size] = count_step_flops(TrainConfig(image_size=size, ngf=width, ndf=width,
-                                                       batch_size=1))
+            flops[size] = count_step_flops(
+                TrainConfig(image_size=size, ngf=width, ndf=width, batch_size=1)
+            )
             add_rates(group, flops[size], peak)
             rows += group
-    meta = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "device": device_description(torch_device), "torch": torch.__version__,
-            "peak_gflops": peak / 1e9 if peak else None, "steps": steps, "repeats": repeats,
-            "warmup": warmup, "baseline_workers": workers, "ngf_ndf": width,
-            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-            "train_step_gflop_per_image": {str(k): v / 1e9 for k, v in flops.items()}}
+    meta = bench_meta(torch_device, peak, flops, steps, repeats, warmup, workers, width)
     return {"meta": meta, "rows": [asdict(r) for r in rows]}
+
+
+def bench_meta(device, peak, flops, steps, repeats, warmup, workers, width) -> dict:
+    """What a result needs to be compared later: when, where, with what and how measured."""
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "device": device_description(device),
+        "torch": torch.__version__,
+        "peak_gflops": peak / 1e9 if peak else None,
+        "steps": steps,
+        "repeats": repeats,
+        "warmup": warmup,
+        "baseline_workers": workers,
+        "ngf_ndf": width,
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "train_step_gflop_per_image": {str(k): v / 1e9 for k, v in flops.items()},
+    }
 
 
 def format_table(result: dict) -> str:
     """The rows as a plain-text table (also valid Markdown)."""
+
     def cell(value, column):
         if value is None:
             return "n/a" if column in ("gflops_per_s", "peak_fraction", "ratio") else "-"
@@ -180,6 +242,7 @@ def format_table(result: dict) -> str:
         if column == "ratio":
             return f"{value:.2f}x"
         return f"{value:.1f}" if isinstance(value, float) else str(value)
+
     lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
     for row in result["rows"]:
         lines.append("| " + " | ".join(cell(row[c], c) for c in TABLE_COLUMNS) + " |")

@@ -1,4 +1,5 @@
 """FLOPs of one training step, and the peak FLOP/s of the devices the course meets."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -11,8 +12,17 @@ from ..train import Trainer
 
 # dense bf16 tensor-core peak in TFLOP/s (fp16 for cards without bf16), from the vendors' data
 # sheets; looked up by substring of the device name, so H200 before H100 and L40S before L4
-PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "L4": 121.0,
-               "A10G": 70.0, "A10": 125.0, "V100": 125.0, "T4": 65.0}
+PEAK_TFLOPS = {
+    "H200": 989.0,
+    "H100": 989.0,
+    "A100": 312.0,
+    "L40S": 362.0,
+    "L4": 121.0,
+    "A10G": 70.0,
+    "A10": 125.0,
+    "V100": 125.0,
+    "T4": 65.0,
+}
 
 
 def count_step_flops(config: TrainConfig, nc: int = 1, batch: int = 4) -> float:
@@ -23,8 +33,16 @@ def count_step_flops(config: TrainConfig, nc: int = 1, batch: int = 4) -> float:
     BatchNorm, activations and Adam are not counted. Chapter 5.
     """
     from torch.utils.flop_counter import FlopCounterMode
-    small = replace(config, batch_size=batch, device="cpu", precision="fp32", compile=False,
-                    channels_last=False, log_every=1)
+
+    small = replace(
+        config,
+        batch_size=batch,
+        device="cpu",
+        precision="fp32",
+        compile=False,
+        channels_last=False,
+        log_every=1,
+    )
     images = torch.zeros(batch, nc, config.image_size, config.image_size)
     trainer = Trainer(small, InMemoryImages(images, torch.zeros(batch)))
     counter = FlopCounterMode(display=False)

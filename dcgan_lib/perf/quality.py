@@ -1,4 +1,5 @@
 """What a speed feature does to what is learned: train each variant, score its samples."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -12,9 +13,16 @@ from ..train import train
 from .variants import skip_reason, variant_config
 
 
-def quality_check(variants=("resident", "channels_last"), seeds=(0, 1), steps: int = 200,
-                  size: int = 32, width: int = 32, batch: int = 64, samples: int = 1000,
-                  device: str = "auto") -> list[dict]:
+def quality_check(
+    variants=("resident", "channels_last"),
+    seeds=(0, 1),
+    steps: int = 200,
+    size: int = 32,
+    width: int = 32,
+    batch: int = 64,
+    samples: int = 1000,
+    device: str = "auto",
+) -> list[dict]:
     """Train each variant for the same steps and seeds; return the offline metrics of its samples.
 
     FID and KID (MNIST-classifier features) against the classifier's 1,000 held-out digits,
@@ -22,6 +30,7 @@ def quality_check(variants=("resident", "channels_last"), seeds=(0, 1), steps: i
     that a speed feature's difference must stay within.
     """
     from ..metrics import classifier_score, fid_kid, mnist_split
+
     torch_device = pick_device(device)
     dataset = load_dataset("mnist5k", image_size=size)
     real_images = dataset.images[mnist_split()[1]]
@@ -31,13 +40,21 @@ def quality_check(variants=("resident", "channels_last"), seeds=(0, 1), steps: i
             continue
         for seed in seeds:
             config, _ = variant_config(variant, size, batch, torch_device, width)
-            result = train(replace(config, steps=steps, seed=seed, log_every=50), dataset,
-                           progress=False)
+            result = train(
+                replace(config, steps=steps, seed=seed, log_every=50), dataset, progress=False
+            )
             z = sample_z(samples, config.nz, generator=torch.Generator().manual_seed(1234))
             with torch.no_grad():
                 fake_images = result.generator(z.to(torch_device)).float().cpu()
             distances = fid_kid(real_images, fake_images)
-            rows.append({"variant": variant, "seed": seed, "steps": steps,
-                         "fid": distances["fid"], "kid": distances["kid"],
-                         "confident_share": classifier_score(fake_images)["confident_share"]})
+            rows.append(
+                {
+                    "variant": variant,
+                    "seed": seed,
+                    "steps": steps,
+                    "fid": distances["fid"],
+                    "kid": distances["kid"],
+                    "confident_share": classifier_score(fake_images)["confident_share"],
+                }
+            )
     return rows

@@ -5,6 +5,7 @@ with two workers turning PIL images into tensors one at a time (Resize, ToTensor
 Normalize), a sigmoid + BCELoss discriminator and ``.item()`` on every step for the log
 line. It also computes D's weight gradients in the G step, which dcgan_lib's step does not.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,17 +31,20 @@ class PILDigits(Dataset):
 
     def __getitem__(self, index: int):
         from PIL import Image
+
         return self.transform(Image.fromarray(self.images[index], mode="L")), 0
 
 
 def baseline_loader(image_size: int, batch_size: int, workers: int) -> DataLoader:
     """pytorch/examples dcgan/main.py's MNIST input pipeline on the mnist5k digits."""
     import torchvision.transforms as T
+
     with np.load(DATA_DIR / "mnist5k.npz") as archive:
         images = archive["images"]
     transform = T.Compose([T.Resize(image_size), T.ToTensor(), T.Normalize((0.5,), (0.5,))])
-    return DataLoader(PILDigits(images, transform), batch_size=batch_size, shuffle=True,
-                      num_workers=workers)
+    return DataLoader(
+        PILDigits(images, transform), batch_size=batch_size, shuffle=True, num_workers=workers
+    )
 
 
 class BaselineRun:
@@ -117,8 +121,15 @@ class LibraryRun:
         self.trainer.flush()
 
 
-def build_runner(variant: str, size: int, batch: int, device: torch.device, workers: int,
-                 dataset: InMemoryImages, width: int = 64):
+def build_runner(
+    variant: str,
+    size: int,
+    batch: int,
+    device: torch.device,
+    workers: int,
+    dataset: InMemoryImages,
+    width: int = 64,
+):
     """The runner of one variant; the baseline uses pytorch/examples' ngf = ndf = 64, nz = 100."""
     if variant == "baseline":
         config = TrainConfig(image_size=size, batch_size=batch, ngf=width, ndf=width)

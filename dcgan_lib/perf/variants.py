@@ -2,6 +2,7 @@
 
 Both the timing (bench.py) and the quality check (quality.py) read this table.
 """
+
 from __future__ import annotations
 
 import torch
@@ -22,8 +23,9 @@ SPEED_FEATURES = {
 CUDA_ONLY = {"bf16", "cudagraphs"}
 
 
-def variant_config(variant: str, size: int, batch: int, device: torch.device,
-                   width: int = 64) -> tuple[TrainConfig, bool]:
+def variant_config(
+    variant: str, size: int, batch: int, device: torch.device, width: int = 64
+) -> tuple[TrainConfig, bool]:
     """Return (TrainConfig, use CUDA graphs) for one of our variants: resident data + its feature."""
     if variant == "combined":
         names = ["channels_last", "compile"]
@@ -32,8 +34,16 @@ def variant_config(variant: str, size: int, batch: int, device: torch.device,
     else:
         features = dict(SPEED_FEATURES[variant])
     graphs = features.pop("graphs", False)
-    config = TrainConfig(image_size=size, batch_size=batch, ngf=width, ndf=width,
-                         device=str(device), data_on_device=True, steps=10**9, **features)
+    config = TrainConfig(
+        image_size=size,
+        batch_size=batch,
+        ngf=width,
+        ndf=width,
+        device=str(device),
+        data_on_device=True,
+        steps=10**9,
+        **features,
+    )
     return config, graphs
 
 
