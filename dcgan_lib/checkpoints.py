@@ -205,7 +205,10 @@ def load_discriminator(path: str | Path, device: str | torch.device = "cpu") -> 
 
 
 def pretrained_path(name: str) -> Path:
-    """Return the path of a small checkpoint shipped in data/checkpoints/, e.g. 'mnist5k-32'."""
+    """Return the path of a small checkpoint shipped in data/checkpoints/, e.g. 'mnist5k-32'.
+
+    Chapter 0.
+    """
     folder = DATA_DIR / "checkpoints"
     path = folder / f"{name}.pt"
     if not path.exists():
@@ -218,7 +221,10 @@ def pretrained_path(name: str) -> Path:
 
 
 def export_checkpoint(source: str | Path, target: str | Path, half: bool = False) -> Path:
-    """Write a small copy of a checkpoint (models, config, history; no optimiser state)."""
+    """Write a small copy of a checkpoint (models, config, history; no optimiser state).
+
+    Chapter 5.
+    """
     state = load_checkpoint(source)
     keep = {
         k: state[k]

@@ -58,7 +58,10 @@ def uint8_to_unit_range(images: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Map images in [-1, 1] back to uint8 pixels 0..255 (the inverse of uint8_to_unit_range)."""
+    """Map images in [-1, 1] back to uint8 pixels 0..255 (the inverse of uint8_to_unit_range).
+
+    Chapter 4.
+    """
     return images.detach().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
 
 
@@ -93,6 +96,7 @@ class SyntheticShapes(InMemoryImages):
 
     Factors: shape (square, circle, triangle), colour (red, green, blue, yellow), and size,
     x and y in three levels each, jittered continuously inside a level. Deterministic in seed.
+    Chapter 4.
     """
 
     def __init__(self, n: int = 10_000, image_size: int = 32, seed: int = 0):
@@ -236,6 +240,7 @@ def load_dataset(
     ``root`` is where downloaded datasets live (default ``~/dcgan_datasets``); ``n`` and
     ``seed`` are for synthetic-shapes, ``category`` for LSUN. Nothing is downloaded
     unless ``download=True``.
+    Chapter 4.
     """
     validate_image_size(image_size)
     root = Path(root).expanduser() if root is not None else DEFAULT_ROOT
@@ -259,7 +264,10 @@ def load_dataset(
 
 
 def stack_dataset(dataset: Dataset, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (images, labels) of a dataset as two tensors (for small datasets and probes)."""
+    """Return (images, labels) of a dataset as two tensors (for small datasets and probes).
+
+    Chapter 4.
+    """
     if isinstance(dataset, InMemoryImages):
         return dataset.images[:limit], dataset.labels[:limit]
     count = len(dataset) if limit is None else min(limit, len(dataset))

@@ -6,7 +6,7 @@ full replica of G and D wrapped in DistributedDataParallel, which averages the g
 across copies during backward, so every replica takes the same optimiser step and they
 stay identical.
 
-``config.batch_size`` stays the global batch: train.py's BatchStream produces the same
+``config.batch_size`` stays the global batch: data.py's BatchStream produces the same
 global batches as a single process (ordered by seed and step) and each rank takes its
 contiguous share of every batch, so a run is the same recipe whatever the number of
 processes. The noise z is sharded the same way. Only rank 0 logs, writes samples and

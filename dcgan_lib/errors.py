@@ -10,23 +10,29 @@ from __future__ import annotations
 
 
 class CourseError(Exception):
-    """A problem the user can fix; the message says how."""
+    """A problem the user can fix; the message says how. Chapters 4 and 5."""
 
 
 class ConfigError(CourseError, ValueError):
-    """A setting that cannot work: out of range, unknown, or unsupported on this device."""
+    """A setting that cannot work: out of range, unknown, or unsupported on this device.
+
+    Chapter 5.
+    """
 
 
 class DatasetError(CourseError, FileNotFoundError):
-    """A dataset that is missing, empty or could not be downloaded."""
+    """A dataset that is missing, empty or could not be downloaded. Chapter 4."""
 
 
 class CheckpointError(CourseError, RuntimeError):
-    """A checkpoint or weights file that cannot be used: missing, corrupt, foreign or mismatched."""
+    """A checkpoint or weights file that cannot be used: missing, corrupt, foreign or mismatched.
+
+    Chapter 5.
+    """
 
 
 class TrainingDiverged(CourseError, RuntimeError):
-    """A loss became NaN or infinite; the last good checkpoint is kept."""
+    """A loss became NaN or infinite; the last good checkpoint is kept. Chapter 5."""
 
 
 class TrainingInterrupted(CourseError):
@@ -34,6 +40,7 @@ class TrainingInterrupted(CourseError):
 
     ``signal_number`` is the signal, ``step`` the last finished step and
     ``checkpoint_path`` where it was saved (None when the run had no out_dir).
+    Chapter 5.
     """
 
     def __init__(self, signal_number: int, step: int, checkpoint_path=None):

@@ -7,7 +7,7 @@ straight line between two such points cuts through the less likely inside.
 
 Shapes: a single z is (nz,), a batch (N, nz); paths and grids are returned as (T, nz) so
 that ``G(path)`` draws them in one batch. Labels are dicts factor name -> (N,) long tensor,
-the format of ``predict_factors`` in factors.py.
+the format of ``predict_factors`` in shapes_classifier.py.
 """
 
 from __future__ import annotations
@@ -32,13 +32,16 @@ def _fractions(steps: int | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 def lerp(z0: torch.Tensor, z1: torch.Tensor, steps: int | torch.Tensor = 10) -> torch.Tensor:
-    """Linear interpolation (1 - t) z0 + t z1 for `steps` t's in [0, 1]; z0, z1 (nz,) -> (T, nz)."""
+    """Linear interpolation (1 - t) z0 + t z1 for `steps` t's in [0, 1]; z0, z1 (nz,) -> (T, nz).
+
+    Chapter 7.
+    """
     t = _fractions(steps, z0)[:, None]
     return (1.0 - t) * z0 + t * z1
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int | torch.Tensor = 10) -> torch.Tensor:
-    """Spherical interpolation along the great circle between z0 and z1 (White, 2016).
+    """Spherical interpolation along the great circle between z0 and z1 (White, 2016). Chapter 7.
 
     slerp(t) = sin((1 - t) w) / sin w * z0 + sin(t w) / sin w * z1, w the angle between them.
     For z0, z1 of equal length every point has that length; lengths that differ are
@@ -55,7 +58,10 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int | torch.Tensor = 10) ->
 def interpolate(
     z0: torch.Tensor, z1: torch.Tensor, steps: int | torch.Tensor = 10, method: str = "slerp"
 ) -> torch.Tensor:
-    """Interpolate from z0 to z1 with `method` 'lerp' or 'slerp'; (nz,) -> (T, nz), ends included."""
+    """Interpolate from z0 to z1 with `method` 'lerp' or 'slerp'; (nz,) -> (T, nz), ends included.
+
+    Chapter 7.
+    """
     if method not in INTERPOLATIONS:
         raise ValueError(f"method must be one of {INTERPOLATIONS}, got {method!r}")
     if z0.shape != z1.shape or z0.dim() != 1:
@@ -72,6 +78,7 @@ def interpolation_path(
     """A path through K anchors (K, nz), `steps` points per segment, shared ends kept once.
 
     Returns ((K - 1) * (steps - 1) + 1, nz): anchors[k] is row k * (steps - 1).
+    Chapter 7.
     """
     if anchors.dim() != 2 or len(anchors) < 2:
         raise ValueError(f"anchors must be (K, nz) with K >= 2, got {tuple(anchors.shape)}")
@@ -86,6 +93,7 @@ def interpolation_grid(
 
     Interpolates down the left and right edges, then across each row (bilinear for lerp).
     Returns (rows * cols, nz) in row-major order, ready for ``show_images(G(grid), nrow=cols)``.
+    Chapter 7.
     """
     if corners.dim() != 2 or len(corners) != 4:
         raise ValueError(
@@ -101,21 +109,30 @@ def interpolation_grid(
 
 
 def concept_vector(zs: torch.Tensor) -> torch.Tensor:
-    """The mean of the z's that show one concept (the paper averages three): (..., k, nz) -> (..., nz)."""
+    """The mean of the z's that show one concept (the paper averages three): (..., k, nz) -> (..., nz).
+
+    Chapter 7.
+    """
     if zs.dim() < 2:
         raise ValueError(f"zs must be (k, nz) or (..., k, nz), got {tuple(zs.shape)}")
     return zs.mean(dim=-2)
 
 
 def arithmetic(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """Vector arithmetic a - b + c, e.g. z(smiling woman) - z(neutral woman) + z(neutral man)."""
+    """Vector arithmetic a - b + c, e.g. z(smiling woman) - z(neutral woman) + z(neutral man).
+
+    Chapter 7.
+    """
     return a - b + c
 
 
 def random_like_norm(
     vectors: torch.Tensor, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Random directions with the same length as each row of `vectors`: the baseline for a - b."""
+    """Random directions with the same length as each row of `vectors`: the baseline for a - b.
+
+    Chapter 7.
+    """
     directions = torch.randn(vectors.shape, generator=generator, dtype=vectors.dtype)
     directions = directions.to(vectors.device)
     return directions * (
@@ -137,6 +154,7 @@ def sample_and_label(
     """Draw n z ~ N(0, I), draw G(z) and label the images with `classify` (images -> Labels).
 
     Returns (z (n, nz) on the CPU, labels dict of (n,) tensors); deterministic in seed.
+    Chapter 7.
     """
     device = next(generator.parameters()).device
     z = torch.randn(n, generator.nz, generator=torch.Generator().manual_seed(seed))
@@ -164,7 +182,10 @@ def pick_concept_z(
     k: int = 3,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Pick k random z's (k, nz) whose images show `concept`, e.g. {'shape': 0, 'colour': 0}."""
+    """Pick k random z's (k, nz) whose images show `concept`, e.g. {'shape': 0, 'colour': 0}.
+
+    Chapter 7.
+    """
     matches = concept_mask(labels, concept).nonzero().flatten()
     if len(matches) < k:
         raise ValueError(
@@ -220,6 +241,7 @@ def arithmetic_trials(
     With first='shape', second='colour': red square - red circle + blue circle = blue square.
     Each trial draws f1 != f2 and g1 != g2 among the analogies whose three source concepts
     have at least k z's; `levels` gives each factor's number of levels.
+    Chapter 7.
     """
     analogies = _analogies(labels, first, second, levels, k)
     if not analogies:
@@ -243,7 +265,10 @@ def arithmetic_trials(
 
 
 def match_rate(labels: Labels, target: Labels) -> float:
-    """Fraction of rows whose labels equal the target on every factor the target names."""
+    """Fraction of rows whose labels equal the target on every factor the target names.
+
+    Chapter 7.
+    """
     hits = torch.ones_like(next(iter(target.values())), dtype=torch.bool)
     for name, expected in target.items():
         hits &= labels[name].cpu() == expected.cpu()
@@ -262,6 +287,7 @@ def arithmetic_success(
     'mean of k': the paper's a - b + c on concept vectors; 'single z': the same on the first z
     of each concept; 'random direction': mean c plus a random vector as long as mean a - mean b;
     'random z': a fresh z ~ N(0, I), the chance of drawing the target concept at all.
+    Chapter 7.
     """
     rng = torch.Generator().manual_seed(seed)
     a, b, c = (concept_vector(zs) for zs in (trials.a, trials.b, trials.c))
@@ -282,14 +308,17 @@ def arithmetic_success(
 
 
 def step_changes(images: torch.Tensor) -> torch.Tensor:
-    """Mean absolute pixel change between consecutive images of a path: (T, C, H, W) -> (T - 1,)."""
+    """Mean absolute pixel change between consecutive images of a path: (T, C, H, W) -> (T - 1,).
+
+    Chapter 7.
+    """
     if len(images) < 2:
         raise ValueError(f"a path needs at least 2 images, got {len(images)}")
     return (images[1:] - images[:-1]).abs().flatten(1).mean(dim=1)
 
 
 def largest_step_share(images: torch.Tensor) -> float:
-    """The largest per-step pixel change as a share of the summed change along the path.
+    """The largest per-step pixel change as a share of the summed change along the path. Chapter 7.
 
     1 / (T - 1) for a perfectly even walk; near 1 when the image jumps at one step
     (a sharp transition, the sign of a generator that memorised and switches between images).
@@ -299,5 +328,5 @@ def largest_step_share(images: torch.Tensor) -> float:
 
 
 def label_changes(labels: Labels) -> dict[str, int]:
-    """How often each factor's label changes between consecutive points of a path."""
+    """How often each factor's label changes between consecutive points of a path. Chapter 7."""
     return {name: int((values[1:] != values[:-1]).sum()) for name, values in labels.items()}

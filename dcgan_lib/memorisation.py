@@ -26,6 +26,7 @@ def nearest_neighbours(
     ``space="pixel"`` uses the Euclidean distance between raw pixels in [-1, 1] (shapes must
     match); ``space="feature"`` the distance between the MNIST classifier's 64 features, which
     ignores small shifts and stroke changes that pixels punish.
+    Chapter 6.
     """
     check_images(samples, "samples")
     check_images(train_images, "train_images", min_count=k)

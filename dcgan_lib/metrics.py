@@ -49,7 +49,10 @@ __all__ = [
 
 
 def mnist_split(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (train, test) indices into mnist5k: the classifier's 4,000 training and 1,000 held-out digits."""
+    """Return (train, test) indices into mnist5k: the classifier's 4,000 training and 1,000 held-out digits.
+
+    Chapter 6.
+    """
     from .data import load_mnist5k
 
     return stratified_split(load_mnist5k().labels, test_per_class=100, seed=seed)
@@ -160,7 +163,10 @@ def extract_features(
     batch_size: int = 500,
     device: str | torch.device = "cpu",
 ) -> torch.Tensor:
-    """Return features of images in [-1, 1] (N, C, H, W) as float64 (N, d) on the CPU, batch by batch."""
+    """Return features of images in [-1, 1] (N, C, H, W) as float64 (N, d) on the CPU, batch by batch.
+
+    Chapter 6.
+    """
     check_images(images)
     module = feature_extractor(extractor, device) if isinstance(extractor, str) else extractor
     chunks = [module(batch.to(device)).double().cpu() for batch in images.split(batch_size)]
@@ -236,6 +242,7 @@ def fid_kid(
     Keys: "fid" (lower is better, 0 for identical feature statistics), "kid" (unbiased,
     can dip below 0), "kid_std" (spread over KID's random subsets), "n_real", "n_fake".
     ``extractor`` is "mnist" (offline, 64 classifier features) or "inception" (2048 features).
+    Chapter 6.
     """
     module = None
     features = []
@@ -264,7 +271,10 @@ def class_probabilities(
     batch_size: int = 500,
     device: str | torch.device = "cpu",
 ) -> torch.Tensor:
-    """Return the MNIST classifier's p(y | x) for images in [-1, 1], shape (N, 10), on the CPU."""
+    """Return the MNIST classifier's p(y | x) for images in [-1, 1], shape (N, 10), on the CPU.
+
+    Chapter 6.
+    """
     classifier = (classifier or load_mnist_classifier()).to(device).eval()
     check_images(images)
     chunks = [
@@ -280,7 +290,7 @@ def classifier_score(
     classifier: MnistClassifier | None = None,
     device: str | torch.device = "cpu",
 ) -> dict:
-    """Judge digits in [-1, 1] (N, C, H, W) with the MNIST classifier.
+    """Judge digits in [-1, 1] (N, C, H, W) with the MNIST classifier. Chapters 5 and 6.
 
     Returns a dict with "confident_share" (share of images whose top class has probability
     > threshold: quality), "class_histogram" (tensor (10,) share of images per predicted

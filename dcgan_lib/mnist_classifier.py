@@ -35,7 +35,10 @@ def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
 
 
 class MnistClassifier(nn.Module):
-    """Classify (N, 1, 32, 32) digits in [-1, 1]: 32 -> 16 -> 8 -> 4 pixels, then 64 features, 10 logits."""
+    """Classify (N, 1, 32, 32) digits in [-1, 1]: 32 -> 16 -> 8 -> 4 pixels, then 64 features, 10 logits.
+
+    Chapter 6.
+    """
 
     num_features = FEATURE_DIM  # torchmetrics reads this instead of probing with a dummy image
 
@@ -62,7 +65,10 @@ class MnistClassifier(nn.Module):
 def load_mnist_classifier(
     path: str | Path | None = None, device: str | torch.device = "cpu"
 ) -> MnistClassifier:
-    """Return the shipped MNIST classifier (data/mnist_classifier.pt) in eval mode on device."""
+    """Return the shipped MNIST classifier (data/mnist_classifier.pt) in eval mode on device.
+
+    Chapter 6.
+    """
     path = Path(path or CLASSIFIER_PATH)
     state = read_shipped_weights(path, "MNIST classifier file", SCRIPT, {"model": None})
     classifier = restore_module(

@@ -47,7 +47,10 @@ def resampling_stages(image_size: int) -> int:
 
 
 def init_weights(module: nn.Module, std: float = 0.02) -> None:
-    """Initialise as in the paper, section 4: conv weights N(0, std), BatchNorm gamma N(1, std), beta 0."""
+    """Initialise as in the paper, section 4: conv weights N(0, std), BatchNorm gamma N(1, std), beta 0.
+
+    Chapter 3.
+    """
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(module.weight, 0.0, std)
         if module.bias is not None:
@@ -68,6 +71,7 @@ class Generator(nn.Module):
     following block doubles the resolution and halves the channels. With the defaults
     (nz=100, ngf=128, image_size=64, nc=3) this is the paper's Figure 1:
     100 -> 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x3.
+    Chapter 3.
     """
 
     def __init__(
@@ -125,7 +129,7 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Map images (N, nc, S, S) to one real/fake logit per image, shape (N,)."""
+    """Map images (N, nc, S, S) to one real/fake logit per image, shape (N,). Chapter 3."""
 
     def __init__(
         self,
@@ -181,7 +185,10 @@ class Discriminator(nn.Module):
 
 
 def build_models(config: TrainConfig, nc: int) -> tuple[Generator, Discriminator]:
-    """Return (G, D) for a TrainConfig and nc image channels; weights drawn from torch's seed."""
+    """Return (G, D) for a TrainConfig and nc image channels; weights drawn from torch's seed.
+
+    Chapter 3.
+    """
     generator = Generator(
         config.nz,
         config.ngf,
@@ -217,7 +224,7 @@ def sample_z(
 
 
 def count_parameters(module: nn.Module) -> int:
-    """Return the number of trainable parameters."""
+    """Return the number of trainable parameters. Chapters 2 and 3."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 

@@ -53,7 +53,10 @@ class Session:
 
 
 def setup(seed: int = 0, quick: bool | None = None) -> Session:
-    """Seed everything, pick the device (cuda > mps > cpu), read quick mode, style the figures."""
+    """Seed everything, pick the device (cuda > mps > cpu), read quick mode, style the figures.
+
+    Chapter 0.
+    """
     seed_everything(seed)
     try:
         import matplotlib.pyplot as plt

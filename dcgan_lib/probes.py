@@ -20,6 +20,7 @@ def discriminator_features(
 
     Every block's feature map is max-pooled to a grid x grid map, flattened, and the blocks are
     concatenated: the paper's recipe, section 5.1. Runs in eval mode without gradients.
+    Chapter 9.
     """
     if images.dim() != 4:
         raise ValueError(f"images must have shape (N, C, H, W), got {tuple(images.shape)}")
@@ -75,7 +76,10 @@ def linear_svm_accuracy(
     test_labels: torch.Tensor,
     C: float = 0.001,
 ) -> float:
-    """Fit a linear L2-SVM (squared hinge loss) on standardised features; return test accuracy in [0, 1]."""
+    """Fit a linear L2-SVM (squared hinge loss) on standardised features; return test accuracy in [0, 1].
+
+    Chapter 9.
+    """
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC
@@ -101,6 +105,7 @@ def kmeans_features(fit_images: torch.Tensor, images: torch.Tensor, centroids: i
     with MiniBatchKMeans; every patch of images (taken every stride pixels) is encoded with the
     triangle rule max(0, mean distance - distance to centroid k), and the codes are averaged
     over a grid x grid split of the image.
+    Chapter 9.
     """
     from sklearn.cluster import MiniBatchKMeans
 

@@ -44,7 +44,7 @@ def pick_device(preference: str = "auto") -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and all GPUs)."""
+    """Seed Python, NumPy and torch (CPU and all GPUs). Chapter 0."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -36,7 +36,10 @@ LEVEL_NAMES = {
 
 
 class FactorClassifier(nn.Module):
-    """Images (N, 3, 32, 32) in [-1, 1] -> dict factor -> logits (N, levels of that factor)."""
+    """Images (N, 3, 32, 32) in [-1, 1] -> dict factor -> logits (N, levels of that factor).
+
+    Chapter 7.
+    """
 
     def __init__(self, width: int = 16, image_size: int = 32):
         super().__init__()
@@ -89,7 +92,7 @@ def save_factor_classifier(
 def load_factor_classifier(
     path: str | Path | None = None, device: str | torch.device = "cpu"
 ) -> FactorClassifier:
-    """Return the shipped (or given) factor classifier in eval mode on device."""
+    """Return the shipped (or given) factor classifier in eval mode on device. Chapter 7."""
     path = Path(path or CLASSIFIER_PATH)
     required = {"format": CLASSIFIER_FORMAT, "width": None, "image_size": None, "state_dict": None}
     kind = f"factor classifier (format {CLASSIFIER_FORMAT})"
@@ -113,7 +116,10 @@ def _default_classifier(device: torch.device) -> FactorClassifier:
 def factor_probabilities(
     images: torch.Tensor, classifier: FactorClassifier | None = None, batch_size: int = 512
 ) -> dict[str, torch.Tensor]:
-    """Return factor -> probabilities (N, levels) for images (N, 3, 32, 32) in [-1, 1]."""
+    """Return factor -> probabilities (N, levels) for images (N, 3, 32, 32) in [-1, 1].
+
+    Chapter 7.
+    """
     model = classifier or _default_classifier(images.device)
     was_training = model.training
     model.eval()
@@ -125,7 +131,7 @@ def factor_probabilities(
 def predict_factors(
     images: torch.Tensor, classifier: FactorClassifier | None = None, min_confidence: float = 0.0
 ) -> dict[str, torch.Tensor]:
-    """Return factor -> predicted level (N,) long, for images (N, 3, 32, 32) in [-1, 1].
+    """Return factor -> predicted level (N,) long, for images (N, 3, 32, 32) in [-1, 1]. Chapter 7.
 
     Predictions whose probability is below `min_confidence` are set to -1 (unsure), so
     that concept search can keep only images the classifier reads clearly.
@@ -142,7 +148,10 @@ def predict_factors(
 def factor_accuracy(
     images: torch.Tensor, labels: torch.Tensor, classifier: FactorClassifier | None = None
 ) -> dict[str, float]:
-    """Accuracy per factor against true labels (N, 5) in FACTOR_NAMES order (SyntheticShapes.labels)."""
+    """Accuracy per factor against true labels (N, 5) in FACTOR_NAMES order (SyntheticShapes.labels).
+
+    Chapter 7.
+    """
     predictions = predict_factors(images, classifier)
     return {
         name: (predictions[name].cpu() == labels[:, i].cpu()).float().mean().item()
@@ -151,7 +160,7 @@ def factor_accuracy(
 
 
 def parse_concept(text: str) -> dict[str, int]:
-    """Turn words into factor levels: 'red square' -> {'colour': 0, 'shape': 0}."""
+    """Turn words into factor levels: 'red square' -> {'colour': 0, 'shape': 0}. Chapter 7."""
     concept = {}
     for word in text.lower().split():
         owners = [name for name, levels in LEVEL_NAMES.items() if word in levels]
@@ -163,7 +172,10 @@ def parse_concept(text: str) -> dict[str, int]:
 
 
 def describe(labels: dict[str, torch.Tensor], index: int, factors=("colour", "shape")) -> str:
-    """Words for one labelled image, e.g. 'red square' ('?' where the label is -1, unsure)."""
+    """Words for one labelled image, e.g. 'red square' ('?' where the label is -1, unsure).
+
+    Chapter 7.
+    """
     words = []
     for name in factors:
         level = int(labels[name][index])
@@ -190,6 +202,7 @@ def clean_shape_mask(
     have the hue of the same palette colour (compared after dividing by the brightest channel,
     so that dim antialiased edges keep their hue); and the background away from the blob is
     dark (mean brightness below `dark_background`). Real synthetic-shapes images all pass.
+    Chapter 6.
     """
     pixels = images.detach().float().cpu().add(1).div(2).clamp(0, 1)
     brightness = pixels.amax(dim=1)  # (N, H, W)

@@ -16,12 +16,15 @@ import torch.nn.functional as F
 
 
 def gaussian_pdf(x: np.ndarray, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
-    """Return the density of N(mean, std^2) at x (any shape)."""
+    """Return the density of N(mean, std^2) at x (any shape). Chapter 1."""
     return np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
 
 
 def optimal_discriminator(p_data: np.ndarray, p_g: np.ndarray) -> np.ndarray:
-    """Return D*(x) = p_data(x) / (p_data(x) + p_g(x)) (Goodfellow et al. 2014, Prop. 1); 0.5 where both are 0."""
+    """Return D*(x) = p_data(x) / (p_data(x) + p_g(x)) (Goodfellow et al. 2014, Prop. 1); 0.5 where both are 0.
+
+    Chapter 1.
+    """
     p_data, p_g = np.asarray(p_data, dtype=float), np.asarray(p_g, dtype=float)
     if (p_data < 0).any() or (p_g < 0).any():
         raise ValueError("densities must be non-negative")
@@ -35,13 +38,19 @@ def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def kl_divergence(p: np.ndarray, q: np.ndarray, dx: float) -> float:
-    """Return KL(p || q) = integral p log(p / q) dx for densities on a grid with spacing dx, in nats."""
+    """Return KL(p || q) = integral p log(p / q) dx for densities on a grid with spacing dx, in nats.
+
+    Chapter 1.
+    """
     p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
     return float(np.sum(_xlogy(p, p) - _xlogy(p, q)) * dx)
 
 
 def jsd(p: np.ndarray, q: np.ndarray, dx: float) -> float:
-    """Return the Jensen-Shannon divergence KL(p||m)/2 + KL(q||m)/2, m = (p+q)/2, in nats (0 .. log 2)."""
+    """Return the Jensen-Shannon divergence KL(p||m)/2 + KL(q||m)/2, m = (p+q)/2, in nats (0 .. log 2).
+
+    Chapter 1.
+    """
     mixture = 0.5 * (np.asarray(p, dtype=float) + np.asarray(q, dtype=float))
     return 0.5 * kl_divergence(p, mixture, dx) + 0.5 * kl_divergence(q, mixture, dx)
 
@@ -56,6 +65,7 @@ def value_function(
     """Return V(D, G) = E_{p_data}[log D(x)] + E_{p_g}[log(1 - D(x))] on a grid, D given as values d.
 
     one_minus_d: 1 - d computed without rounding, where d rounds to 1 in floating point.
+    Chapter 1.
     """
     d = np.asarray(d, dtype=float)
     one_minus_d = 1.0 - d if one_minus_d is None else np.asarray(one_minus_d, dtype=float)
@@ -69,7 +79,10 @@ def value_function(
 
 
 def generator_criterion(p_data: np.ndarray, p_g: np.ndarray, dx: float) -> float:
-    """Return C(G) = max_D V(D, G) = V(D*, G); in theory it equals -log 4 + 2 JSD(p_data || p_g)."""
+    """Return C(G) = max_D V(D, G) = V(D*, G); in theory it equals -log 4 + 2 JSD(p_data || p_g).
+
+    Chapter 1.
+    """
     # 1 - D* = p_g / (p_data + p_g), computed directly: where p_g << p_data, 1 - D* would round to 0
     return value_function(
         p_data,
@@ -86,6 +99,7 @@ def generator_loss_curves(d_fake: torch.Tensor) -> dict[str, torch.Tensor]:
 
     Keys: saturating = log(1 - D), non_saturating = -log D, grad_saturating (= -D),
     grad_non_saturating (= D - 1).
+    Chapter 1.
     """
     if (d_fake <= 0).any() or (d_fake >= 1).any():
         raise ValueError("d_fake must lie strictly between 0 and 1")

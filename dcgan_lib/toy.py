@@ -29,14 +29,17 @@ TOY_HISTORY_KEYS = ("loss_D", "loss_G", "D_x", "D_G_z")
 def gaussian_1d(
     n: int, mean: float = 0.0, std: float = 1.0, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Return n samples of N(mean, std^2), shape (n, 1)."""
+    """Return n samples of N(mean, std^2), shape (n, 1). Chapter 1."""
     if std <= 0:
         raise ValueError(f"std must be positive, got {std}")
     return mean + std * torch.randn(n, 1, generator=generator)
 
 
 def ring_centres(modes: int = 8, radius: float = 2.0) -> torch.Tensor:
-    """Return the centres of `modes` Gaussians evenly spaced on a circle, shape (modes, 2)."""
+    """Return the centres of `modes` Gaussians evenly spaced on a circle, shape (modes, 2).
+
+    Chapter 1.
+    """
     if modes < 1:
         raise ValueError(f"modes must be at least 1, got {modes}")
     angles = torch.arange(modes, dtype=torch.float32) * (2 * math.pi / modes)
@@ -50,7 +53,10 @@ def ring_of_gaussians(
     std: float = 0.02,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Return n samples of an equal mixture of `modes` Gaussians on a circle, shape (n, 2)."""
+    """Return n samples of an equal mixture of `modes` Gaussians on a circle, shape (n, 2).
+
+    Chapter 1.
+    """
     if std <= 0:
         raise ValueError(f"std must be positive, got {std}")
     centres = ring_centres(modes, radius)
@@ -71,7 +77,10 @@ def _mlp(in_dim: int, out_dim: int, hidden: int, depth: int, activation: Callabl
 
 
 class ToyGenerator(nn.Module):
-    """An MLP G: z of shape (N, nz) -> points of shape (N, data_dim). ReLU hidden layers."""
+    """An MLP G: z of shape (N, nz) -> points of shape (N, data_dim). ReLU hidden layers.
+
+    Chapter 1.
+    """
 
     def __init__(self, nz: int = 2, data_dim: int = 2, hidden: int = 64, depth: int = 2):
         super().__init__()
@@ -84,7 +93,10 @@ class ToyGenerator(nn.Module):
 
 
 class ToyDiscriminator(nn.Module):
-    """An MLP D: points of shape (N, data_dim) -> logits of shape (N,). LeakyReLU(0.2) hidden layers."""
+    """An MLP D: points of shape (N, data_dim) -> logits of shape (N,). LeakyReLU(0.2) hidden layers.
+
+    Chapter 1.
+    """
 
     def __init__(self, data_dim: int = 2, hidden: int = 64, depth: int = 2):
         super().__init__()
@@ -153,7 +165,7 @@ def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64
                   betas: tuple[float, float] = (0.5, 0.999), snapshot_every: int = 100,
                   n_snapshot: int = 1000, saturating: bool = False, lr_d: float | None = None,
                   seed: int = 0) -> ToyGANResult:  # fmt: skip
-    """Train a toy GAN on points drawn by `sampler(n, generator)` (shape (n, data_dim)).
+    """Train a toy GAN on points drawn by `sampler(n, generator)` (shape (n, data_dim)). Chapter 1.
 
     One step: one Adam step on D (BCE on a real and a fake batch), then one on G with the
     non-saturating loss (or the minimax one if saturating=True). D learns with lr_d
@@ -192,7 +204,7 @@ def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64
 def fit_discriminator(real_sampler: Sampler, fake_sampler: Sampler, data_dim: int = 1,
                       hidden: int = 64, depth: int = 2, steps: int = 1000, batch_size: int = 512,
                       lr: float = 2e-3, seed: int = 0) -> ToyDiscriminator:  # fmt: skip
-    """Train only D, for a fixed G given as a sampler of fake points; return D.
+    """Train only D, for a fixed G given as a sampler of fake points; return D. Chapter 1.
 
     With enough capacity and data, sigmoid(D(x)) approaches the optimal discriminator
     p_data(x) / (p_data(x) + p_g(x)) wherever either density has mass.
@@ -241,6 +253,7 @@ def modes_covered(
 
     With min_fraction = 0.02 and 8 equal modes (12.5% each), a mode counts as covered when
     it gets at least a sixth of its fair share.
+    Chapter 1.
     """
     if threshold <= 0 or not 0 <= min_fraction <= 1:
         raise ValueError(
@@ -253,6 +266,9 @@ def modes_covered(
 def fraction_near_modes(
     samples: torch.Tensor, centres: torch.Tensor, threshold: float = 0.1
 ) -> float:
-    """Return the fraction of samples within `threshold` of some centre ('high-quality' samples)."""
+    """Return the fraction of samples within `threshold` of some centre ('high-quality' samples).
+
+    Chapter 1.
+    """
     _, distance = nearest_centre(samples, centres)
     return float((distance <= threshold).float().mean())

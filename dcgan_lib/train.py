@@ -40,7 +40,10 @@ HISTORY_KEYS = ("loss_D", "loss_G", "D_x", "D_G_z")
 
 @dataclass
 class TrainResult:
-    """What train() returns: the trained models, the per-step history and where files went."""
+    """What train() returns: the trained models, the per-step history and where files went.
+
+    Chapter 5.
+    """
 
     generator: Generator
     discriminator: Discriminator

@@ -17,7 +17,7 @@ def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.T
 def show_images(
     images: torch.Tensor, nrow: int = 8, title: str | None = None, ax=None, size: float = 4.0
 ):
-    """Show a grid of images in [-1, 1] (N, C, H, W) without axes; return the Axes."""
+    """Show a grid of images in [-1, 1] (N, C, H, W) without axes; return the Axes. Chapter 4."""
     if ax is None:
         rows = -(-len(images) // nrow)
         _, ax = plt.subplots(figsize=(size, size * rows / nrow))
@@ -40,7 +40,10 @@ def smooth(values: list[float], window: int = 25) -> list[float]:
 
 
 def plot_history(history: dict[str, list[float]], window: int = 25, axes=None):
-    """Plot losses (left) and D(x), D(G(z)) (right) per step, smoothed; return the two Axes."""
+    """Plot losses (left) and D(x), D(G(z)) (right) per step, smoothed; return the two Axes.
+
+    Chapter 5.
+    """
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(11, 3.5))
     for key in ("loss_D", "loss_G"):
@@ -61,6 +64,7 @@ def animated_gif_html(frames: list, duration_ms: int = 400, width: int = 240) ->
 
     A GIF in a data URI plays in the rendered book, in Jupyter and on Colab, and needs no
     player script or font from the internet (matplotlib's to_jshtml loads one from a CDN).
+    Chapter 5.
     """
     import base64
     import io

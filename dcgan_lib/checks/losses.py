@@ -128,7 +128,7 @@ def check_d_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Ch
 
 
 def check_g_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> CheckReport:
-    """Check `fn(fake_logits) -> scalar`, G's non-saturating loss -log D(G(z)).
+    """Check `fn(fake_logits) -> scalar`, G's non-saturating loss -log D(G(z)). Chapter 5.
 
     The minimax form log(1 - D(G(z))) saturates: when D confidently rejects the fakes
     (early in training) its gradient vanishes (Goodfellow et al., 2014, section 3).

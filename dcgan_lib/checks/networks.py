@@ -100,7 +100,7 @@ def check_generator(
     nc: int | None = None,
     batch_size: int = 4,
 ) -> CheckReport:
-    """Check a DCGAN generator (a module, or a class built with no arguments).
+    """Check a DCGAN generator (a module, or a class built with no arguments). Chapter 3.
 
     nz, image_size and nc default to the module's attributes of those names, else
     100, 64 and 3 (the paper's). Checks: z (N, nz, 1, 1) gives images (N, nc, S, S);
@@ -184,7 +184,7 @@ def _check_logits(
 def check_discriminator(
     discriminator, image_size: int | None = None, nc: int | None = None, batch_size: int = 4
 ) -> CheckReport:
-    """Check a DCGAN discriminator (a module, or a class built with no arguments).
+    """Check a DCGAN discriminator (a module, or a class built with no arguments). Chapter 3.
 
     image_size and nc default to the module's attributes, else 64 and 3. Checks: images
     (N, nc, S, S) give logits of shape (N,) with no Sigmoid; gradients reach the input

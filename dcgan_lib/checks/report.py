@@ -15,7 +15,10 @@ INIT_TOLERANCE = 0.006  # a default PyTorch init lands outside 0.02 +- this
 
 
 class CheckFailed(AssertionError):
-    """A self-check found a problem; the message says what is wrong and how to fix it."""
+    """A self-check found a problem; the message says what is wrong and how to fix it.
+
+    Chapters 2, 3 and 5.
+    """
 
     def __init__(self, check: str, problem: str, hint: str):
         self.check, self.problem, self.hint = check, problem, hint

@@ -42,7 +42,7 @@ def torch_output_size(
 def check_output_size(
     fn: Callable[[int, int, int, int], int], transposed: bool = False
 ) -> CheckReport:
-    """Check `fn(in_size, kernel_size, stride, padding) -> out_size` against torch.
+    """Check `fn(in_size, kernel_size, stride, padding) -> out_size` against torch. Chapter 2.
 
     transposed=False: nn.Conv2d, floor((in + 2p - k) / s) + 1.
     transposed=True: nn.ConvTranspose2d, (in - 1) * s - 2p + k.
