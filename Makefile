@@ -19,7 +19,14 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (dcgan-course)" > /dev/null
 	touch $(STAMP)
 
-book: $(STAMP)
+# onnxruntime-web for the in-browser generator (tools/generator_widget.py), from the npm registry
+WIDGET_STAMP := widget/node_modules/.installed
+$(WIDGET_STAMP): widget/package.json widget/package-lock.json
+	@command -v npm > /dev/null || { echo "npm is missing: install Node.js 18 or later (the book's widget needs onnxruntime-web)"; exit 2; }
+	npm ci --prefix widget --no-audit --no-fund --silent
+	touch $(WIDGET_STAMP)
+
+book: $(STAMP) $(WIDGET_STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "The book is in _build/html/index.html"
 
@@ -56,4 +63,4 @@ student: $(STAMP)
 	$(BIN)/python tools/make_student.py --source chapters --out student
 
 clean:
-	rm -rf _build runs student
+	rm -rf _build runs student widget/node_modules

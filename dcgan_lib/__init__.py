@@ -25,6 +25,7 @@ from .errors import (
     TrainingDiverged,
     TrainingInterrupted,
 )
+from .export import export_generator_onnx, fold_batchnorm
 from .features import (
     channel_correlations,
     generate_with_dropped_channels,
@@ -37,6 +38,7 @@ from .latent import (
     arithmetic,
     arithmetic_success,
     arithmetic_trials,
+    concept_picks,
     concept_vector,
     interpolate,
     interpolation_grid,

@@ -195,6 +195,24 @@ def pick_concept_z(
     return z[matches[torch.randperm(len(matches), generator=generator)[:k]]]
 
 
+def concept_picks(
+    z: torch.Tensor, labels: Labels, concepts: dict[str, dict[str, int]], k: int = 3, seed: int = 5
+) -> dict[str, torch.Tensor]:
+    """For each named concept, k z's (k, nz) whose images show it (pick_concept_z).
+
+    ``concepts`` maps a name to its factor levels, e.g. {"red square": {"colour": 0,
+    "shape": 0}}; one torch.Generator seeded `seed` draws the picks in that order, so the
+    same call gives the same picks. Concepts that fewer than k samples show are left out.
+    Chapter 7 (the book's in-browser arithmetic uses the same picks).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    picks = {}
+    for name, concept in concepts.items():
+        if int(concept_mask(labels, concept).sum()) >= k:
+            picks[name] = pick_concept_z(z, labels, concept, k=k, generator=generator)
+    return picks
+
+
 @dataclass
 class ArithmeticTrials:
     """Concept triples for a - b + c: a, b, c are (trials, k, nz); target the expected labels."""

@@ -364,3 +364,129 @@ def test_screenshots_of_every_page_are_written(pages):
         f"\nbrowser checks of {len(pages) - 1} pages took {pages['__seconds__']:.0f} s; "
         f"screenshots in {SCREENSHOTS}"
     )
+
+
+# ----------------------------------------------------------------------------- the generator widget
+
+WIDGETS_READY = """
+const done = arguments[arguments.length - 1];
+const widgets = window.dcganWidgets || [];
+Promise.all(widgets.map(widget => widget.ready)).then(started => done(widgets.map((widget, i) => ({
+  model: widget.name, started: started[i], modes: Object.keys(widget.canvases),
+  message: widget.root.classList.contains("dcgan-widget-message") ? widget.root.textContent : ""}))));
+"""
+
+# press "New samples", wait for the drawing; return the z it used and the canvas at one screen
+# pixel per generated pixel (the top-left of each SCALE x SCALE block), RGB, image by image
+NEW_SAMPLES_PIXELS = """
+const done = arguments[arguments.length - 1], widget = window.dcganWidgets[arguments[0]];
+widget.root.querySelector("button").click();
+widget.busy.then(() => {
+  const canvas = widget.canvases.samples, size = widget.meta.image_size, scale = 2, columns = 8;
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  const pixels = [];
+  for (let n = 0; n < widget.lastCount; n++) {
+    const left = (n % columns) * size * scale, top = Math.floor(n / columns) * size * scale;
+    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) for (let c = 0; c < 3; c++)
+      pixels.push(data[4 * ((top + y * scale) * canvas.width + left + x * scale) + c]);
+  }
+  done({seed: widget.seed, z: Array.from(widget.lastZ), count: widget.lastCount, size: size,
+        nc: widget.meta.nc, nz: widget.meta.nz, pixels: pixels});
+});
+"""
+
+WIDGET_PAGES = {"intro": "mnist5k-32", "chapters/07_latent_space": "shapes-32"}
+
+
+def open_widget_page(browser, url: str) -> list[dict]:
+    browser.get(url)
+    return browser.execute_async_script(WIDGETS_READY)
+
+
+@pytest.mark.parametrize("document", WIDGET_PAGES)
+def test_the_widget_draws_what_the_python_generator_draws(server, browser, document):
+    import numpy as np
+    import torch
+
+    from dcgan_lib import load_generator, pretrained_path, to_uint8
+
+    base, failures = server
+    widgets = open_widget_page(browser, base + document + ".html")
+    assert widgets and all(w["started"] for w in widgets), widgets
+    index = next(i for i, w in enumerate(widgets) if "samples" in w["modes"])
+    assert widgets[index]["model"] == WIDGET_PAGES[document]
+    drawn = browser.execute_async_script(NEW_SAMPLES_PIXELS, index)
+    assert drawn["seed"] == 2  # the button drew a new batch
+    generator = load_generator(pretrained_path(WIDGET_PAGES[document]))
+    z = torch.tensor(drawn["z"], dtype=torch.float32).view(drawn["count"], drawn["nz"])
+    assert abs(z.mean().item()) < 0.1 and abs(z.std().item() - 1) < 0.1  # z ~ N(0, I)
+    with torch.no_grad():
+        expected = to_uint8(generator(z)).expand(-1, 3, -1, -1).permute(0, 2, 3, 1)
+    canvas = np.array(drawn["pixels"], dtype=np.int16).reshape(expected.shape)
+    difference = np.abs(canvas - expected.numpy().astype(np.int16))
+    assert difference.max() <= 1, f"canvas and torch differ by up to {difference.max()} levels"
+    browser.execute_script("window.dcganWidgets[arguments[0]].root.scrollIntoView()", index)
+    browser.save_screenshot(str(SCREENSHOTS / f"widget_{document.replace('/', '_')}.png"))
+    assert failures == [] or all(f.endswith(" /favicon.ico") for f in failures), failures
+
+
+def test_the_walk_slider_and_the_arithmetic_draw(server, browser):
+    base, _ = server
+    widgets = open_widget_page(browser, base + "chapters/07_latent_space.html")
+    shapes = next(i for i, w in enumerate(widgets) if w["model"] == "shapes-32")
+    assert {"samples", "walk", "arithmetic"} <= set(widgets[shapes]["modes"])
+    moved = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1], widget = window.dcganWidgets[arguments[0]];
+        const root = widget.root, slider = root.querySelector("input[type=range]");
+        const current = root.querySelectorAll(".dcgan-widget-panel")[1].querySelectorAll("canvas")[1];
+        const snapshot = () => current.toDataURL();
+        const lit = canvas => canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height)
+          .data.some((value, i) => i % 4 !== 3 && value > 60);
+        const before = snapshot();
+        slider.value = 0; slider.dispatchEvent(new Event("input"));
+        setTimeout(() => done({changed: snapshot() !== before, walk: lit(widget.canvases.walk),
+                               arithmetic: lit(widget.canvases.arithmetic),
+                               width: widget.canvases.arithmetic.width}), 1500);
+        """,
+        shapes,
+    )
+    assert moved == {"changed": True, "walk": True, "arithmetic": True, "width": 4 * 32 * 2}
+    for panel in (1, 2):  # the walk and the arithmetic, as a reader sees them
+        browser.execute_script(
+            "window.dcganWidgets[arguments[0]].root"
+            ".querySelectorAll('.dcgan-widget-panel')[arguments[1]].scrollIntoView()",
+            shapes,
+            panel,
+        )
+        browser.save_screenshot(str(SCREENSHOTS / f"widget_shapes_panel{panel}.png"))
+
+
+def test_without_webassembly_the_widget_says_so_and_the_figures_stay(server, browser):
+    base, _ = server
+    hidden = browser.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.WebAssembly;"}
+    )
+    try:
+        widgets = open_widget_page(browser, base + "chapters/07_latent_space.html")
+        figures = browser.execute_script("return document.querySelectorAll('img').length")
+    finally:
+        browser.execute_cdp_cmd(
+            "Page.removeScriptToEvaluateOnNewDocument", {"identifier": hidden["identifier"]}
+        )
+    assert widgets and not any(w["started"] for w in widgets)
+    assert all("WebAssembly switched off" in w["message"] for w in widgets)
+    assert figures > 5
+
+
+def test_from_a_file_the_widget_says_to_serve_the_folder(browser):
+    widgets = open_widget_page(browser, (HTML / "chapters" / "07_latent_space.html").as_uri())
+    assert widgets and all("python -m http.server" in w["message"] for w in widgets)
+
+
+def test_the_widget_files_are_small_and_local(server):
+    folder = HTML / "_static" / "dcgan-widget"
+    total = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+    assert total < 25e6, f"the widget's model and runtime files take {total / 1e6:.1f} MB"
+    assert sorted(path.name for path in (folder / "models").glob("*.onnx")) == [
+        "mnist5k-32.onnx", "shapes-32.onnx"]  # fmt: skip

@@ -1,0 +1,83 @@
+"""The generators the book runs in the reader's browser: BatchNorm folded, exported to ONNX."""
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+import torch
+
+from conftest import load_tool
+from dcgan_lib import Generator, load_generator, pretrained_path
+from dcgan_lib.export import export_generator_onnx, fold_batchnorm
+from dcgan_lib.latent import concept_picks
+
+widget = load_tool("generator_widget")
+
+
+def generator_with_statistics(seed: int = 0) -> Generator:
+    """A small G whose BatchNorm layers have non-trivial weights and running statistics."""
+    torch.manual_seed(seed)
+    generator = Generator(nz=16, ngf=8, image_size=16, nc=3)
+    with torch.no_grad():
+        for module in generator.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.3, 0.3)
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.2, 2.0)
+    return generator.eval()
+
+
+@pytest.mark.parametrize("name", widget.GENERATORS)
+def test_folding_batchnorm_keeps_the_shipped_generators_images(name):
+    generator = load_generator(pretrained_path(name))
+    z = torch.randn(32, generator.nz, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        difference = (fold_batchnorm(generator)(z) - generator(z)).abs().max().item()
+    assert difference < 1e-5
+
+
+def test_folding_uses_the_running_statistics_not_the_batch():
+    generator = generator_with_statistics()
+    folded = fold_batchnorm(generator)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    z = torch.randn(5, 16)
+    with torch.no_grad():
+        assert torch.allclose(folded(z), generator(z), atol=1e-5)
+        assert torch.allclose(folded(z[:1]), generator(z[:1]), atol=1e-5)  # batch of one
+    assert generator.blocks[0][1].running_var.min() >= 0.2  # the original is untouched
+
+
+@pytest.mark.parametrize("name", widget.GENERATORS)
+def test_onnxruntime_gives_the_images_torch_gives(tmp_path, name):
+    generator = load_generator(pretrained_path(name))
+    path = export_generator_onnx(generator, tmp_path / f"{name}.onnx")
+    graph = onnx.load(path).graph
+    assert "BatchNormalization" not in {node.op_type for node in graph.node}
+    session = onnxruntime.InferenceSession(str(path))
+    for n in (1, 7):  # any batch size
+        z = torch.randn(n, generator.nz, generator=torch.Generator().manual_seed(n))
+        (images,) = session.run(None, {"z": z.numpy()})
+        with torch.no_grad():
+            expected = generator(z).numpy()
+        assert images.shape == expected.shape
+        assert np.abs(images - expected).max() < 1e-4
+
+
+def test_concept_picks_are_reproducible_and_skip_rare_concepts():
+    z = torch.randn(10, 4, generator=torch.Generator().manual_seed(0))
+    labels = {"colour": torch.tensor([0, 0, 0, 1, 1, 1, 1, 2, -1, 0]),
+              "shape": torch.tensor([0, 0, 0, 0, 0, 0, 0, 1, 1, 0])}  # fmt: skip
+    concepts = {"a": {"colour": 0, "shape": 0}, "b": {"colour": 1}, "rare": {"colour": 2}}
+    picks = concept_picks(z, labels, concepts, k=3, seed=5)
+    assert list(picks) == ["a", "b"] and picks["a"].shape == (3, 4)
+    assert all(labels["colour"][(z == row).all(1)].item() == 1 for row in picks["b"])
+    again = concept_picks(z, labels, concepts, k=3, seed=5)
+    assert all(torch.equal(picks[name], again[name]) for name in picks)
+
+
+def test_the_widget_reads_chapter_7s_concept_vectors():
+    concepts = widget.concept_vectors()
+    assert concepts["example"] == ["red square", "red circle", "blue circle"]
+    assert set(concepts["example"]) <= set(concepts["vectors"])
+    assert all(len(vector) == 100 for vector in concepts["vectors"].values())
