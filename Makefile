@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export DCGAN_QUICK ?= 1
 export PYTHONHASHSEED ?= 0
 
-.PHONY: book test lint unit nbval student clean browser chromium
+.PHONY: book test lint unit nbval student clean browser chromium gpu-check gpu-check-dry
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,17 @@ book: $(STAMP) $(WIDGET_STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "The book is in _build/html/index.html"
 
-# lint, unit tests, every chapter under nbval, then the built book in a real browser
-test: lint unit nbval browser
+# lint, unit tests, the GPU check's dry run, every chapter under nbval, the book in a browser
+test: lint unit gpu-check-dry nbval browser
+
+# on a lent GPU: one command, the stock image's python3 (torch, torchmetrics, tqdm; no venv,
+# no network), about 7 minutes; the report goes to gpu-check/ (bench/RESULTS.md takes it in)
+gpu-check:
+	PYTHONPATH=. python3 -m dcgan_lib gpu-check --out $(or $(GPU_CHECK_OUT),gpu-check)
+
+# the same phases on the CPU at toy sizes, in under two minutes: make test runs it
+gpu-check-dry: $(STAMP)
+	$(BIN)/python -m dcgan_lib gpu-check --dry --out _build/gpu-check-dry
 
 # ruff's settings are in pyproject.toml (the notebooks are not linted here)
 lint: $(STAMP)

@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .perf import add_bench_options
 
     add_bench_options(command("bench", "measure training throughput of the speed features"))
+    check = command(
+        "gpu-check", "everything a lent GPU should measure, in one run (make gpu-check)"
+    )
+    check.add_argument("--out", type=Path, required=True, help="folder for report.json/.md")
+    check.add_argument("--dry", action="store_true", help="the same phases on the CPU, toy sizes")
+    check.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cuda or cpu")
     return parser
 
 
@@ -130,6 +136,14 @@ def run_command(args, argv: list[str]) -> int:
 
         dataset = load_dataset(args.dataset, root=args.root, download=True)
         print(f"{args.dataset}: {len(dataset)} images ready")
+    elif args.command == "gpu-check":
+        from .perf.gpu_check import failed_phases, gpu_check
+
+        report = gpu_check(args.out, dry=args.dry, device=args.device)
+        failed = failed_phases(report)
+        print(f"wrote {args.out / 'report.md'} and report.json; phases that failed: "
+              f"{', '.join(failed) or 'none'}; seconds: {report.get('seconds')}")  # fmt: skip
+        return 1 if failed else 0
     elif args.command == "bench":
         import json
 

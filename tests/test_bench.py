@@ -194,3 +194,18 @@ def test_quality_command_passes_the_number_of_seeds_and_writes_json(tmp_path, mo
     assert calls == [(("resident", "channels_last", "compile"), (0, 1, 2), 7)]
     assert len(json.loads(path.read_text())["quality"]) == 9
     assert "'variant': 'compile', 'seed': 2" in capsys.readouterr().out
+
+
+def test_gpu_check_reports_failed_phases_and_a_markdown_table():
+    from dcgan_lib.perf.gpu_check import failed_phases, markdown_report
+
+    bench = {"rows": [{"size": 16, "batch": 16, "variant": "baseline", "images_per_s": 10.0,
+                       "ratio": 1.0, "gflops_per_s": 1.0, "peak_fraction": None,
+                       "peak_mem_mb": 1.0, "warmup_s": 0.1, "note": ""}]}  # fmt: skip
+    report = {"date": "today", "plan_name": "dry", "facts": {"device": "cpu", "torch": "2"},
+              "bench": bench, "quality": {"error": "ValueError: boom"},
+              "ddp": {"returncode": 1}, "full_mode": {"images_per_s": 5.0}}  # fmt: skip
+    assert failed_phases(report) == ["quality", "ddp"]
+    text = markdown_report(report)
+    assert "| 16 | 16 | baseline | 10.0 | 1.00x |" in text and "ValueError: boom" in text
+    assert failed_phases({"bench": bench, "ddp": {"returncode": 0}}) == []
