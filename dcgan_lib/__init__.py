@@ -16,7 +16,7 @@ from .checks import (
     check_output_size,
 )
 from .config import TrainConfig
-from .data import SyntheticShapes, load_dataset, stack_dataset, to_uint8
+from .data import SyntheticShapes, load_dataset, stack_dataset, to_uint8, try_load_dataset
 from .errors import (
     CheckpointError,
     ConfigError,

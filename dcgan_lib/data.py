@@ -169,13 +169,14 @@ def _load_torchvision(name: str, root: Path, image_size: int, download: bool, tr
             root, train=train, download=download, transform=image_transform(image_size, nc)
         )
     except (RuntimeError, OSError) as error:  # not found, or a refused or broken download
+        detail = " ".join(str(error).split())[:200]  # torchvision's message spans lines
         if download:
             raise DatasetError(
-                f"{name} could not be downloaded to {root / folder} ({error}); check the "
+                f"{name} could not be downloaded to {root / folder} ({detail}); check the "
                 f"internet connection and run again, or put the files there by hand"
             ) from error
         raise DatasetError(
-            f"{name} not found under {root / folder} ({error}). Run "
+            f"{name} not found under {root / folder} ({detail}). Run "
             f"load_dataset({name!r}, root={str(root)!r}, download=True) once, or "
             f"`python -m dcgan_lib download {name} --root {root}`"
         ) from error
@@ -261,6 +262,19 @@ def load_dataset(
             fix="Give folder:PATH with PATH a folder that contains image files",
         )
     raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
+
+
+def try_load_dataset(name: str, **kwargs) -> tuple[Dataset | None, str]:
+    """load_dataset, for a notebook that must carry on: (dataset, "") when it loads, else
+    (None, one sentence saying what happened and what to do).
+
+    Only a dataset that cannot be had (a refused or broken download, missing files) is
+    caught; a bad argument still raises. Chapters 4 and 9 use it in full mode.
+    """
+    try:
+        return load_dataset(name, **kwargs), ""
+    except DatasetError as error:
+        return None, f"{name} is not available, so this step is skipped: {error}"
 
 
 def stack_dataset(dataset: Dataset, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
