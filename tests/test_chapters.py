@@ -8,22 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, toc_pages
+from conftest import ROOT, load_tool, toc_pages
 
 REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 
-SETUP_CELL = f"""# Set-up, the same in every chapter: on Colab, fetch and install the course library;
-# everywhere, seed the random generators, pick the device and read quick mode (DCGAN_QUICK=1).
-import os, sys
-if "google.colab" in sys.modules:
-    if not os.path.isdir("/content/dcgan-course"):
-        !git clone -q --depth 1 {REPO_URL} /content/dcgan-course
-        !pip -q install -e /content/dcgan-course
-    sys.path.insert(0, "/content/dcgan-course")
-from dcgan_lib import setup
-session = setup(seed=0)
-session"""
+SETUP_CELL = load_tool("setup_cell").setup_cell(REPO_URL)
 
 
 def cells(path: Path) -> list[dict]:
