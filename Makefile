@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export DCGAN_QUICK ?= 1
 export PYTHONHASHSEED ?= 0
 
-.PHONY: book test lint unit nbval student clean browser chromium gpu-check gpu-check-dry
+.PHONY: book test lint unit nbval student clean browser chromium gpu-check gpu-check-dry release
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,16 @@ chromium:
 # student notebooks: solution cells (tagged "solution") removed, in student/
 student: $(STAMP)
 	$(BIN)/python tools/make_student.py --source chapters --out student
+
+# tag the version that every chapter's set-up cell installs on Colab (pyproject.toml's version);
+# push the tag (git push origin vX.Y.Z) to publish it, then raise the version for what follows
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+release: $(STAMP)
+	@test -z "$$(git status --porcelain)" || { echo "release: commit or stash your changes first"; exit 2; }
+	$(BIN)/python tools/setup_cell.py
+	@test -z "$$(git status --porcelain)" || { echo "release: the set-up cells were out of date; commit them and run make release again"; exit 2; }
+	git tag -a v$(VERSION) -m "DCGAN course v$(VERSION)"
+	@echo "tagged v$(VERSION): push it with git push origin v$(VERSION) (the book workflow publishes it)"
 
 clean:
 	rm -rf _build runs student widget/node_modules

@@ -11,6 +11,7 @@ import sysconfig
 import textwrap
 
 import pytest
+
 from conftest import ROOT, load_tool
 
 setup_tool = load_tool("setup_cell")
@@ -94,9 +95,8 @@ def test_the_setup_cell_installs_the_books_version_and_the_next_cell_imports(
     if tagged:
         git("tag", "-f", tag, cwd=work)
         git("push", "-q", "-f", "origin", f"refs/tags/{tag}", cwd=work)
-    else:
-        git("push", "-q", "origin", f":refs/tags/{tag}", cwd=work, ) if tag in git(
-            "ls-remote", "--tags", "origin", cwd=work) else None  # fmt: skip
+    elif tag in git("ls-remote", "--tags", "origin", cwd=work):
+        git("push", "-q", "origin", f":refs/tags/{tag}", cwd=work)  # delete it
     course_dir = tmp_path / "dcgan-course"
     result = run_colab(fresh_venv, bare.as_uri(), course_dir, tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -1,8 +1,8 @@
 """The project's own files agree: pyproject vs environment.yml, Makefile, CI, README."""
 
 import re
-
 import tomllib
+
 import yaml
 
 from conftest import ROOT
@@ -59,3 +59,21 @@ def test_readme_names_exactly_the_two_commands():
     readme = (ROOT / "README.md").read_text()
     commands = re.findall(r"^\s*(make \w+)\s*$", readme, re.M)
     assert sorted(set(commands)) == ["make book", "make test"]
+
+
+def test_the_pages_workflow_publishes_what_make_book_builds():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    build = workflow["jobs"]["build"]["steps"]
+    assert any(step.get("run") == "make book" for step in build)
+    upload = next(
+        s for s in build if s.get("uses", "").startswith("actions/upload-pages-artifact")
+    )
+    assert upload["with"]["path"] == "_build/html"
+    assert any(step.get("uses", "").startswith("actions/deploy-pages") for step in
+               workflow["jobs"]["deploy"]["steps"])  # fmt: skip
+    assert "v*" in workflow[True]["push"]["tags"]  # YAML reads the key `on` as True
+
+
+def test_make_release_tags_the_version_the_setup_cells_install():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "tools/setup_cell.py" in makefile and "git tag -a v$(VERSION)" in makefile

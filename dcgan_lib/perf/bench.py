@@ -217,7 +217,7 @@ def run_bench(
 def bench_meta(device, peak, flops, steps, repeats, warmup, workers, width) -> dict:
     """What a result needs to be compared later: when, where, with what and how measured."""
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "device": device_description(device),
         "torch": torch.__version__,
         "peak_gflops": peak / 1e9 if peak else None,

@@ -207,7 +207,7 @@ def gpu_check(out: str | Path, dry: bool = False, device: str = "auto") -> dict:
     out.mkdir(parents=True, exist_ok=True)
     plan = DRY_PLAN if dry else CheckPlan()
     device = "cpu" if dry else str(pick_device(device))
-    report = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    report = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
               "plan_name": "dry (CPU, toy sizes)" if dry else "full", "plan": plan.__dict__,
               "facts": device_facts(torch.device(device))}  # fmt: skip
     run_phases(plan, device, out, report)
