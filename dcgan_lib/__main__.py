@@ -165,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run_command(args, argv)
+    except KeyboardInterrupt:  # Ctrl-C before training started (loading data, building)
+        if args.debug:
+            raise
+        print("interrupted before training started; nothing was written", file=sys.stderr)
+        return 130
     except (CourseError, OSError) as error:  # the user's to fix; anything else is a bug
         if args.debug:
             raise

@@ -118,7 +118,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return read_state(
         path,
         "dcgan_lib checkpoint",
-        "delete it or point to another file",
+        "delete or move it, or start over with resume=False / --no-resume or another out_dir",
         required={"format": CHECKPOINT_FORMAT, "config": None, "nc": None},
         map_location=map_location,
     )
@@ -163,6 +163,12 @@ def trainer_state(trainer: Trainer) -> dict:
 
 def restore_trainer(trainer: Trainer, state: dict, path: Path) -> None:
     """Put a checkpoint's state into a Trainer; refuse one written by a different config."""
+    missing = [key for key in ("g_optimizer", "d_optimizer", "scaler", "rng") if key not in state]
+    if missing:
+        raise CheckpointError(
+            f"{path} is an exported copy (no {', '.join(missing)}): it can be loaded but not "
+            f"resumed; train with resume=False / --no-resume, or use another out_dir / --out"
+        )
     mismatches = config_mismatches(state["config"], trainer.config)
     if state.get("nc") != trainer.nc:
         mismatches.append(

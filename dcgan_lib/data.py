@@ -292,6 +292,15 @@ def stack_dataset(dataset: Dataset, limit: int | None = None) -> tuple[torch.Ten
 # ----------------------------------------------------------------------------- batch order
 
 
+def ignore_stop_signals(_worker_id: int) -> None:
+    """In a DataLoader worker: leave Ctrl-C and SIGTERM to the training process, which
+    finishes its step and saves (a terminal sends Ctrl-C to the workers too)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 class BatchStream:
     """Batches in an order that depends only on (seed, step): epoch e is randperm(seed + e).
 
@@ -345,6 +354,7 @@ class BatchStream:
                     batch_sampler=chunks.tolist(),
                     num_workers=self.num_workers,
                     pin_memory=self.device.type == "cuda",
+                    worker_init_fn=ignore_stop_signals,
                 )
                 for images, _ in loader:
                     yield images.to(self.device, non_blocking=True)

@@ -45,6 +45,20 @@ class DistributedContext:
         """True on the process that logs, samples and checkpoints (rank 0)."""
         return self.rank == 0
 
+    def any(self, flag: bool) -> bool:
+        """True if flag is true on any process: an all-reduce under torchrun, flag itself alone.
+
+        The training loop asks it after every step whether any process was told to stop, so
+        that all of them stop after the same step instead of waiting for each other.
+        """
+        if not self.enabled:
+            return flag
+        import torch.distributed as dist
+
+        value = torch.tensor([int(flag)], device=self.device)
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item())
+
     def share(self, global_batch: int) -> slice:
         """This rank's contiguous rows of a global batch; raise if it does not divide evenly."""
         if global_batch % self.world_size:

@@ -43,11 +43,13 @@ class TrainingInterrupted(CourseError):
     Chapter 5.
     """
 
-    def __init__(self, signal_number: int, step: int, checkpoint_path=None):
+    def __init__(self, signal_number: int, step: int, checkpoint_path=None, elsewhere=False):
         import signal
 
         self.signal_number, self.step, self.checkpoint_path = signal_number, step, checkpoint_path
-        if checkpoint_path is None:
+        if elsewhere:  # a torchrun process other than rank 0
+            where = "rank 0 wrote the checkpoint"
+        elif checkpoint_path is None:
             where = "nothing was saved (no out_dir)"
         else:
             where = f"the checkpoint at step {step} is {checkpoint_path}"

@@ -66,7 +66,7 @@ def export_generator_onnx(generator: Generator, path: str | Path) -> Path:
     "images" (N, nc, S, S) in [-1, 1], N free. Chapter 7."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    folded = fold_batchnorm(generator.cpu().float())
+    folded = fold_batchnorm(generator).cpu().float()  # a copy: the caller's G stays put
     z = torch.zeros(2, generator.nz)
     torch.onnx.export(
         folded, (z,), path, input_names=["z"], output_names=["images"],

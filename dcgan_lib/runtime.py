@@ -28,6 +28,12 @@ def pick_device(preference: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     device = torch.device(preference)
+    if device.type == "cuda" and torch.cuda.is_available():
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"device {preference!r} was asked for but this machine has "
+                f"{torch.cuda.device_count()} GPU(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}"
+            )
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
             f"device {preference!r} was asked for but no CUDA GPU is visible; "

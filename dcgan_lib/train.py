@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,7 +91,8 @@ class Trainer:
         self.callbacks: list[Callable[[Trainer], None]] = []
         if resume and self.out_dir is not None and (self.out_dir / CHECKPOINT_NAME).exists():
             path = self.out_dir / CHECKPOINT_NAME
-            restore_trainer(self, load_checkpoint(path, self.device), path)
+            # on the CPU: RNG states must be CPU tensors; load_state_dict moves the weights
+            restore_trainer(self, load_checkpoint(path, "cpu"), path)
         # the modules the step calls: G and D themselves, or wrapped in DDP / torch.compile
         wrap = (self.dist, config.compile, config.sync_batchnorm)
         self.G_wrapped = wrap_for_training(self.G, *wrap)
@@ -255,8 +257,12 @@ class Trainer:
             unit="step",
         )
         batches = self.batches.from_step(self.step)
+        stopped = False
         with StopSignals() as stop:
-            while self.step < self.config.steps and stop.received is None:
+            while self.step < self.config.steps:
+                if self.dist.any(stop.received is not None):  # every process stops together
+                    stopped = True
+                    break
                 self.train_step(next(batches))
                 self.after_step(bar, writes)
         bar.close()
@@ -265,9 +271,12 @@ class Trainer:
             if self.step % self.config.sample_every:
                 self.save_samples()
             self.save()
-        if stop.received is not None and self.step < self.config.steps:
+        if stopped:
             raise TrainingInterrupted(
-                stop.received, self.step, self.last_checkpoint if writes else None
+                stop.received or signal.SIGTERM,
+                self.step,
+                self.last_checkpoint if writes else None,
+                elsewhere=not self.dist.is_main,
             )
         return TrainResult(
             self.G.eval(),

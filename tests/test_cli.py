@@ -92,7 +92,7 @@ def test_a_corrupt_checkpoint_is_one_line_and_is_kept(tmp_path, capsys, content)
     status = main(["train", "--out", str(tmp_path), *TINY, "--steps", "3"])
     assert status == 2
     assert_one_line_error(capsys.readouterr().err, "not a readable dcgan_lib checkpoint",
-                          "delete it")  # fmt: skip
+                          "delete or move it")  # fmt: skip
     assert (tmp_path / "checkpoint.pt").read_bytes() == content  # nothing lost
 
 
@@ -169,3 +169,43 @@ def test_a_signal_saves_the_last_whole_step_and_the_run_resumes_bit_exactly(
         assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(),
                                                      b.state_dict().values()))  # fmt: skip
     assert resumed.history == uninterrupted.history
+
+
+def test_an_exported_copy_in_the_out_folder_cannot_be_resumed_and_says_why(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "run"), *TINY, "--steps", "2"]) == 0
+    assert (
+        main(["export", str(tmp_path / "run" / "checkpoint.pt"), str(tmp_path / "copy.pt")]) == 0
+    )
+    (tmp_path / "copy.pt").replace(tmp_path / "run" / "checkpoint.pt")
+    capsys.readouterr()
+    assert main(["train", "--out", str(tmp_path / "run"), *TINY, "--steps", "4"]) == 2
+    assert_one_line_error(capsys.readouterr().err, "is an exported copy", "--no-resume")
+
+
+def test_a_gpu_index_the_machine_lacks_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert main(["train", "--out", str(tmp_path), *TINY[:-3], "--device", "cuda:7"]) == 2
+    assert_one_line_error(capsys.readouterr().err, "'cuda:7'", "cuda:0 to cuda:0")
+
+
+def test_ctrl_c_reaches_the_loader_workers_too_and_the_run_still_saves(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(64):
+        Image.new("RGB", (16, 16), (4 * i, 100, 200)).save(folder / f"{i:03d}.png")
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "dcgan_lib", "train", "--out", str(out), *TINY,
+               "--dataset", f"folder:{folder}", "--num-workers", "2", "--steps", "100000",
+               "--checkpoint-every", "5", "--sample-every", "100000"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)  # fmt: skip
+    wait_for(out / "checkpoint.pt", process)
+    time.sleep(0.3)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal does: the whole process group
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "resume with:" in stderr

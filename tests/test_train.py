@@ -102,7 +102,7 @@ def test_more_steps_resume_but_no_resume_starts_over(tmp_path, tiny_config, tiny
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04garbage"])
 def test_corrupt_checkpoint_is_refused_with_fix(tmp_path, tiny_config, tiny_dataset, content):
     (tmp_path / "checkpoint.pt").write_bytes(content)
-    with pytest.raises(CheckpointError, match="not a readable dcgan_lib checkpoint.*delete it"):
+    with pytest.raises(CheckpointError, match="not a readable dcgan_lib checkpoint.*delete or move it.*--no-resume"):
         train(tiny_config, tiny_dataset, tmp_path, progress=False)
     assert (tmp_path / "checkpoint.pt").read_bytes() == content  # nothing lost
 

@@ -26,9 +26,9 @@ ORT_DIST = WIDGET / "node_modules" / "onnxruntime-web" / "dist"
 # what ort.wasm.min.js loads: the WebAssembly runtime and its JavaScript glue
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 GENERATORS = ("mnist5k-32", "shapes-32")
-# chapter 7: concepts read with confidence 0.9 on 1,500 samples (quick mode) drawn with seed 0,
+# chapter 7: concepts read with confidence 0.9 on 1,500 samples (20,000 in full mode), seed 0,
 # k = 3 z's per concept picked with seed 5; its a - b + c example comes first, in its order
-CONCEPT_SAMPLES, CONCEPT_SEED, CONCEPT_K, PICK_SEED = 1500, 0, 3, 5
+CONCEPT_SAMPLES, CONCEPT_SAMPLES_FULL, CONCEPT_SEED, CONCEPT_K, PICK_SEED = 1500, 20000, 0, 3, 5
 EXAMPLE = ("red square", "red circle", "blue circle")
 
 
@@ -69,7 +69,8 @@ def export_models(target: Path) -> None:
 
 
 def concept_vectors() -> dict:
-    """Chapter 7's concept vectors (mean of k z's) for every colour-and-shape the G draws."""
+    """Chapter 7's concept vectors (mean of k z's) for every colour-and-shape the G draws,
+    from as many samples as the chapter draws in the mode the book is built in."""
     import torch
 
     from dcgan_lib import (
@@ -81,6 +82,7 @@ def concept_vectors() -> dict:
         sample_and_label,
     )
     from dcgan_lib.latent import concept_picks
+    from dcgan_lib.notebook import quick_mode
     from dcgan_lib.shapes import COLOURS, SHAPES
 
     generator = load_generator(pretrained_path("shapes-32"))
@@ -88,7 +90,7 @@ def concept_vectors() -> dict:
     with torch.no_grad():
         z, labels = sample_and_label(
             generator, lambda images: predict_factors(images, classifier, min_confidence=0.9),
-            n=CONCEPT_SAMPLES, seed=CONCEPT_SEED,
+            n=CONCEPT_SAMPLES if quick_mode() else CONCEPT_SAMPLES_FULL, seed=CONCEPT_SEED,
         )  # fmt: skip
     names = list(EXAMPLE) + [f"{colour} {shape}" for colour in COLOURS for shape in SHAPES
                              if f"{colour} {shape}" not in EXAMPLE]  # fmt: skip

@@ -34,8 +34,8 @@ def repository_url() -> str:
 def setup_cell(repo: str | None = None, version: str | None = None) -> str:
     """The source of the set-up cell for a repository URL and a version."""
     repo, version = repo or repository_url(), version or course_version()
-    return f"""# Set-up, the same in every chapter. On Colab: install the course library at this
-# book's version (or main, before that version is tagged), keeping Colab's own torch.
+    return f"""# Set-up, the same in every chapter. On Colab: install the course library at
+# this book's version (main before it is tagged), keeping Colab's own torch.
 # Everywhere: seed, pick the device and read quick mode (DCGAN_QUICK=1).
 import os, sys
 REPO, VERSION = "{repo}", "v{version}"

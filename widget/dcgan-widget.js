@@ -71,6 +71,13 @@
     return out;
   }
 
+  /* fetch JSON; a missing file names itself instead of failing to parse an error page */
+  async function fetchJson(url) {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error("could not load " + url + " (HTTP " + response.status + "); rebuild the book with make book");
+    return response.json();
+  }
+
   function element(tag, attributes, text) {
     const node = document.createElement(tag);
     Object.assign(node, attributes || {});
@@ -82,10 +89,11 @@
     constructor(root) {
       this.root = root;
       this.name = root.dataset.model;
-      this.modes = (root.dataset.modes || "samples").split(/\s+/);
+      this.modes = (root.dataset.modes || "samples").trim().split(/\s+/).filter(Boolean);
       this.seed = Number(root.dataset.seed || 1);
       this.canvases = {};
       this.lastZ = null;
+      this.queue = Promise.resolve(); // one onnxruntime run at a time, in the order asked
       this.ready = this.start();
     }
 
@@ -101,20 +109,24 @@
         return false;
       }
       if (location.protocol === "file:") {
-        this.say("Browsers refuse to run WebAssembly in pages opened from a file. Serve the book " +
-                 "instead: python -m http.server --directory _build/html, then open " +
-                 "http://localhost:8000 (the figures of the chapter show the same generator).");
+        this.say("Browsers refuse to run WebAssembly in pages opened from a file. Serve the folder " +
+                 "that holds the book's index.html instead, e.g. python -m http.server --directory " +
+                 "_build/html, and open http://localhost:8000 (the figures of the chapter show the " +
+                 "same generator).");
         return false;
       }
       try {
         const ort = await loadRuntime();
-        const meta = await fetch(BASE + "models/" + this.name + ".json").then(r => r.json());
+        const meta = await fetchJson(BASE + "models/" + this.name + ".json");
         this.meta = meta;
         this.session = await ort.InferenceSession.create(BASE + "models/" + this.name + ".onnx",
                                                          {executionProviders: ["wasm"]});
         this.ort = ort;
         this.root.textContent = "";
-        for (const mode of this.modes) await this["build_" + mode]();
+        for (const mode of this.modes) {
+          if (typeof this["build_" + mode] !== "function") throw new Error("unknown mode " + mode);
+          await this["build_" + mode]();
+        }
         return true;
       } catch (error) {
         this.say("The in-browser generator could not start (" + error.message + "). The figures " +
@@ -123,11 +135,22 @@
       }
     }
 
-    /* images for count z vectors (flat Float32Array): Float32Array (count, nc, S, S) in [-1, 1] */
-    async generate(z, count) {
-      const input = new this.ort.Tensor("float32", z, [count, this.meta.nz]);
-      const output = await this.session.run({z: input});
-      return output.images.data;
+    /* images for count z vectors (flat Float32Array): Float32Array (count, nc, S, S) in [-1, 1];
+     * runs are queued: onnxruntime-web runs one inference of a session at a time */
+    generate(z, count) {
+      const run = async () => {
+        const input = new this.ort.Tensor("float32", z, [count, this.meta.nz]);
+        const output = await this.session.run({z: input});
+        return output.images.data;
+      };
+      const result = this.queue.then(run, run);
+      this.queue = result.catch(() => undefined);
+      return result;
+    }
+
+    /* run an update; a failure shows as a note instead of freezing the widget */
+    guard(update, note) {
+      return update().catch(error => { note.textContent = " (could not draw: " + error.message + ")"; });
     }
 
     draw(canvas, images, count, columns) {
@@ -175,7 +198,7 @@
         this.lastCount = count;
         label.textContent = " seed " + this.seed + ": z ~ N(0, I), " + count + " samples";
       };
-      button.onclick = () => { this.seed += 1; this.busy = show(); };
+      button.onclick = () => { this.seed += 1; this.busy = this.guard(show, label); };
       this.busy = show();
       await this.busy;
     }
@@ -191,14 +214,18 @@
       const label = element("span", {className: "dcgan-widget-note"});
       box.append(strip, element("div", {}), method, slider, label, element("div", {}), current, button);
       this.canvases.walk = strip;
-      let seed = this.seed + 1000, ends = null;
+      let seed = this.seed + 1000, ends = null, request = 0;
       const steps = 8, nz = this.meta.nz;
-      const show = async () => {
+      const drawStrip = async () => {
         const path = new Float32Array(steps * nz);
         for (let i = 0; i < steps; i++) path.set(interpolate(ends[0], ends[1], i / (steps - 1), method.value), i * nz);
         this.draw(strip, await this.generate(path, steps), steps, steps);
-        const t = slider.value / 100;
-        this.draw(current, await this.generate(interpolate(ends[0], ends[1], t, method.value), 1), 1, 1);
+      };
+      const drawCurrent = async () => {
+        const mine = ++request, t = slider.value / 100;
+        const image = await this.generate(interpolate(ends[0], ends[1], t, method.value), 1);
+        if (mine !== request) return; // a newer slider position is on its way: skip this one
+        this.draw(current, image, 1, 1);
         current.style.width = 4 * this.meta.image_size + "px";
         label.textContent = " t = " + t.toFixed(2) + " (" + method.value + ")";
       };
@@ -208,13 +235,16 @@
         seed += 1;
       };
       newEnds();
-      slider.oninput = method.onchange = () => show();
-      button.onclick = () => { newEnds(); show(); };
-      await show();
+      slider.oninput = () => { this.walking = this.guard(drawCurrent, label); };
+      method.onchange = button.onclick = (event) => {
+        if (event && event.target === button) newEnds();
+        this.walking = this.guard(() => Promise.all([drawStrip(), drawCurrent()]), label);
+      };
+      await Promise.all([drawStrip(), drawCurrent()]);
     }
 
     async build_arithmetic() {
-      const concepts = await fetch(BASE + "models/" + this.name + ".concepts.json").then(r => r.json());
+      const concepts = await fetchJson(BASE + "models/" + this.name + ".concepts.json");
       const box = this.panel("Vector arithmetic on concept vectors (chapter 7)");
       const names = Object.keys(concepts.vectors);
       const picks = concepts.example.map(name => {
@@ -223,10 +253,10 @@
         return select;
       });
       const canvas = element("canvas", {className: "dcgan-widget-canvas"});
+      const note = element("div", {className: "dcgan-widget-note"},
+                           "a, b, c (means of " + concepts.k + " z each) and a \u2212 b + c");
       box.append(picks[0], element("span", {}, " \u2212 "), picks[1], element("span", {}, " + "), picks[2],
-                 element("div", {}), canvas,
-                 element("div", {className: "dcgan-widget-note"},
-                         "a, b, c (means of " + concepts.k + " z each) and a \u2212 b + c"));
+                 element("div", {}), canvas, note);
       this.canvases.arithmetic = canvas;
       const nz = this.meta.nz;
       const show = async () => {
@@ -236,13 +266,15 @@
         for (let i = 0; i < nz; i++) z[3 * nz + i] = a[i] - b[i] + c[i];
         this.draw(canvas, await this.generate(z, 4), 4, 4);
       };
-      for (const select of picks) select.onchange = () => show();
+      for (const select of picks) select.onchange = () => { this.arithmetic = this.guard(show, note); };
       await show();
     }
   }
 
   function startAll() {
-    window.dcganWidgets = Array.from(document.querySelectorAll(".dcgan-widget"), root => new GeneratorWidget(root));
+    const roots = Array.from(document.querySelectorAll(".dcgan-widget:not([data-started])"));
+    roots.forEach(root => root.setAttribute("data-started", ""));
+    window.dcganWidgets = (window.dcganWidgets || []).concat(roots.map(root => new GeneratorWidget(root)));
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", startAll);
   else startAll();
