@@ -1,5 +1,16 @@
 """dcgan_lib: the small PyTorch library behind the DCGAN course. Notebooks import from here."""
 
+from .arithmetic import (
+    arithmetic,
+    arithmetic_success,
+    arithmetic_trials,
+    concept_picks,
+    concept_vector,
+    match_rate,
+    pick_concept_z,
+    random_like_norm,
+    sample_and_label,
+)
 from .checkpoints import (
     export_checkpoint,
     load_checkpoint,
@@ -35,21 +46,12 @@ from .features import (
     strongest_channels,
 )
 from .latent import (
-    arithmetic,
-    arithmetic_success,
-    arithmetic_trials,
-    concept_picks,
-    concept_vector,
     interpolate,
     interpolation_grid,
     interpolation_path,
     label_changes,
     largest_step_share,
     lerp,
-    match_rate,
-    pick_concept_z,
-    random_like_norm,
-    sample_and_label,
     slerp,
     step_changes,
 )

@@ -8,8 +8,8 @@ import torch
 
 from conftest import load_tool
 from dcgan_lib import Generator, load_generator, pretrained_path
+from dcgan_lib.arithmetic import concept_picks
 from dcgan_lib.export import export_generator_onnx, fold_batchnorm
-from dcgan_lib.latent import concept_picks
 
 widget = load_tool("generator_widget")
 

@@ -3,22 +3,24 @@ import math
 import pytest
 import torch
 
-from dcgan_lib.latent import (
+from dcgan_lib.arithmetic import (
     arithmetic,
     arithmetic_success,
     arithmetic_trials,
     concept_mask,
     concept_vector,
+    match_rate,
+    pick_concept_z,
+    random_like_norm,
+    sample_and_label,
+)
+from dcgan_lib.latent import (
     interpolate,
     interpolation_grid,
     interpolation_path,
     label_changes,
     largest_step_share,
     lerp,
-    match_rate,
-    pick_concept_z,
-    random_like_norm,
-    sample_and_label,
     slerp,
     step_changes,
 )

@@ -81,7 +81,7 @@ def concept_vectors() -> dict:
         pretrained_path,
         sample_and_label,
     )
-    from dcgan_lib.latent import concept_picks
+    from dcgan_lib.arithmetic import concept_picks
     from dcgan_lib.notebook import quick_mode
     from dcgan_lib.shapes import COLOURS, SHAPES
 
