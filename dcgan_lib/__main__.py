@@ -2,7 +2,8 @@
 
 A user's mistake (a bad option value, missing data, a corrupt or mismatched checkpoint, a
 precision the device lacks) prints one line, ``error: ...`` naming the fix, and exits with
-status 2; ``--debug`` shows the traceback as well. A bug in the course keeps its traceback.
+status 2 (a run that diverged to NaN: 1); ``--debug`` shows the traceback as well. A bug in
+the course keeps its traceback.
 Ctrl-C or SIGTERM during training saves the checkpoint at the last whole step and exits with
 128 + the signal number (130, 143), printing the command that resumes.
 """
@@ -176,7 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(error, TrainingInterrupted):  # not a mistake: say where to pick up
             print(error, file=sys.stderr)
             return 128 + error.signal_number
-        print("error: " + " ".join(str(error).split()), file=sys.stderr)  # one line
+        message = str(error)
+        if "Original Traceback" in message:  # raised in a DataLoader worker: keep its last line
+            message = message.strip().splitlines()[-1]
+        print("error: " + " ".join(message.split()), file=sys.stderr)  # one line
         return 1 if isinstance(error, TrainingDiverged) else USER_ERROR
 
 

@@ -135,8 +135,13 @@ class ImageFiles(Dataset):
     def __getitem__(self, index: int):
         from PIL import Image
 
-        with Image.open(self.files[index]) as image:
-            return self.transform(image.convert("RGB")), 0
+        try:
+            with Image.open(self.files[index]) as image:
+                return self.transform(image.convert("RGB")), 0
+        except OSError as error:  # not an image, truncated, unreadable
+            raise DatasetError(
+                f"{self.files[index]} cannot be read as an image ({error}); remove or replace it"
+            ) from error
 
 
 def image_transform(image_size: int, nc: int):

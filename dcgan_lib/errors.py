@@ -38,15 +38,18 @@ class TrainingDiverged(CourseError, RuntimeError):
 class TrainingInterrupted(CourseError):
     """SIGINT or SIGTERM stopped training after a whole step; the checkpoint holds that step.
 
-    ``signal_number`` is the signal, ``step`` the last finished step and
-    ``checkpoint_path`` where it was saved (None when the run had no out_dir).
+    ``signal_number`` is the signal, ``step`` the last finished step,
+    ``checkpoint_path`` where it was saved (None when the run had no out_dir) and ``result``
+    the TrainResult up to that step.
     Chapter 5.
     """
 
-    def __init__(self, signal_number: int, step: int, checkpoint_path=None, elsewhere=False):
+    def __init__(self, signal_number: int, step: int, checkpoint_path=None, elsewhere=False,
+                 result=None):  # fmt: skip
         import signal
 
         self.signal_number, self.step, self.checkpoint_path = signal_number, step, checkpoint_path
+        self.result = result  # the TrainResult so far: a notebook keeps the models it trained
         if elsewhere:  # a torchrun process other than rank 0
             where = "rank 0 wrote the checkpoint"
         elif checkpoint_path is None:

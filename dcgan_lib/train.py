@@ -271,14 +271,7 @@ class Trainer:
             if self.step % self.config.sample_every:
                 self.save_samples()
             self.save()
-        if stopped:
-            raise TrainingInterrupted(
-                stop.received or signal.SIGTERM,
-                self.step,
-                self.last_checkpoint if writes else None,
-                elsewhere=not self.dist.is_main,
-            )
-        return TrainResult(
+        result = TrainResult(
             self.G.eval(),
             self.D.eval(),
             self.history,
@@ -286,6 +279,15 @@ class Trainer:
             self.out_dir if writes else None,
             time.perf_counter() - started,
         )
+        if stopped:
+            raise TrainingInterrupted(
+                stop.received or signal.SIGTERM,
+                self.step,
+                self.last_checkpoint if writes else None,
+                elsewhere=not self.dist.is_main,
+                result=result,
+            )
+        return result
 
     def after_step(self, bar, writes: bool) -> None:
         """Log, sample, checkpoint and call the callbacks, each when its period comes round."""

@@ -209,3 +209,19 @@ def test_ctrl_c_reaches_the_loader_workers_too_and_the_run_still_saves(tmp_path)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "resume with:" in stderr
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_an_unreadable_image_in_a_folder_names_the_file(tmp_path, capsys, workers):
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(40):
+        Image.new("RGB", (16, 16), (6 * i, 90, 30)).save(folder / f"{i:03d}.png")
+    (folder / "010.png").write_bytes(b"not a png at all")
+    status = main(["train", "--out", str(tmp_path / "run"), *TINY, "--steps", "3",
+                   "--dataset", f"folder:{folder}", "--num-workers", workers])  # fmt: skip
+    assert status == 2
+    assert_one_line_error(capsys.readouterr().err, "010.png cannot be read as an image",
+                          "remove or replace it")  # fmt: skip

@@ -102,7 +102,10 @@ def test_more_steps_resume_but_no_resume_starts_over(tmp_path, tiny_config, tiny
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04garbage"])
 def test_corrupt_checkpoint_is_refused_with_fix(tmp_path, tiny_config, tiny_dataset, content):
     (tmp_path / "checkpoint.pt").write_bytes(content)
-    with pytest.raises(CheckpointError, match="not a readable dcgan_lib checkpoint.*delete or move it.*--no-resume"):
+    with pytest.raises(
+        CheckpointError,
+        match="not a readable dcgan_lib checkpoint.*delete or move it.*--no-resume",
+    ):
         train(tiny_config, tiny_dataset, tmp_path, progress=False)
     assert (tmp_path / "checkpoint.pt").read_bytes() == content  # nothing lost
 
@@ -294,3 +297,16 @@ def test_train_is_trainer_run(tiny_config, tiny_dataset):
     by_trainer = Trainer(tiny_config, tiny_dataset).run(progress=False)
     assert by_function.history == by_trainer.history
     assert _states_equal(by_function.generator.state_dict(), by_trainer.generator.state_dict())
+
+
+def test_a_signal_in_a_notebook_keeps_the_models_trained_so_far(tiny_config, tiny_dataset):
+    import signal
+
+    from dcgan_lib import TrainingInterrupted
+
+    trainer = Trainer(replace(tiny_config, steps=100), tiny_dataset)
+    trainer.on_step(lambda t: signal.raise_signal(signal.SIGINT) if t.step == 3 else None)
+    with pytest.raises(TrainingInterrupted, match="stopped by SIGINT after step 3") as stop:
+        trainer.run(progress=False)
+    assert stop.value.result.step == 3 and len(stop.value.result.history["loss_D"]) == 3
+    assert stop.value.result.generator is trainer.G
