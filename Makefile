@@ -42,7 +42,7 @@ gpu-check:
 gpu-check-dry: $(STAMP)
 	$(BIN)/python -m dcgan_lib gpu-check --dry --out _build/gpu-check-dry
 
-# ruff's settings are in pyproject.toml (the notebooks are not linted here)
+# ruff: pyproject.toml for the library, tests and tools; chapters/ruff.toml (79 columns) for the notebooks
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -3,8 +3,9 @@
 Every page listed in _toc.yml loads with no failed request, no external request (the book
 reads offline) and no JavaScript error; MathJax has typeset all the math; every image
 loaded; every internal link and anchor resolves; each chapter's Colab badge opens that
-chapter's notebook; exercise solutions are folded away. A screenshot of the top of each
-page goes to _build/screenshots/ for a person to look at.
+chapter's notebook; exercise solutions are folded away; no code cell scrolls sideways in
+the 1280-pixel window. A screenshot of the top of each page goes to _build/screenshots/
+for a person to look at.
 
 The book is built first (jupyter-book, executing the chapters in quick mode through the
 jupyter-cache) unless _build/html is newer than every source, as after `make book`.
@@ -35,7 +36,20 @@ BOOK_ROOT = Path(os.environ.get("DCGAN_BOOK_ROOT", ROOT)).resolve()
 HTML = BOOK_ROOT / "_build" / "html"
 SCREENSHOTS = BOOK_ROOT / "_build" / "screenshots"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-SOURCES = ("_config.yml", "_toc.yml", "references.bib", "*.md", "chapters/**/*", "tools/*.py")
+# what a build depends on: a change to any of these makes the test rebuild the book
+SOURCES = (
+    "_config.yml",
+    "_toc.yml",
+    "references.bib",
+    "*.md",
+    "chapters/**/*",
+    "tools/*.py",
+    "_static/*",
+    "widget/*.js",
+    "widget/*.css",
+    "dcgan_lib/**/*.py",
+    "data/checkpoints/*",
+)
 MATHJAX_WAIT_S = 60
 # console messages of the theme itself, harmless and not ours to fix: sphinx-thebe 0.3.1
 # writes its config script twice (thebe is not used: no thebe launch button); the pydata
@@ -179,6 +193,14 @@ for (const image of document.images) image.loading = "eager";
 
 PAGE_FACTS = """
 const prose = document.body.cloneNode(true);
+// code cell inputs that scroll sideways, hidden ones (folded solutions) unfolded to measure
+const folded = Array.from(document.querySelectorAll("details:not([open])"));
+folded.forEach(details => details.open = true);
+const wideCode = Array.from(document.querySelectorAll("div.cell_input")).filter(
+    cell => [cell, ...cell.querySelectorAll(".highlight, pre")].some(
+        node => node.scrollWidth > node.clientWidth + 1))
+    .map(cell => (cell.querySelector("pre") || cell).textContent.slice(0, 60));
+folded.forEach(details => details.open = false);
 prose.querySelectorAll("pre, code, script, style, .highlight, textarea").forEach(node => node.remove());
 return {
   title: document.title,
@@ -197,6 +219,7 @@ return {
   solutionsShown: Array.from(document.querySelectorAll(".tag_solution")).map(
       cell => (cell.querySelector(".cell_input") || cell.querySelector(".cell_output")
                || cell.querySelector("p, pre") || cell).checkVisibility()),
+  wideCode: wideCode,
 };
 """
 
@@ -356,6 +379,17 @@ def test_exercise_solutions_are_folded_away(pages):
             )
 
 
+def test_no_code_cell_scrolls_sideways(pages):
+    # at the browser's 1280-pixel window the code column shows about 79 characters: the
+    # chapters keep their code lines that short (tests/test_chapters.py, chapters/ruff.toml)
+    wide = {
+        document: facts["wideCode"] for document, facts in each_page(pages) if facts["wideCode"]
+    }
+    assert wide == {}, "code cells wider than the page (they scroll sideways):\n" + "\n".join(
+        f"{document}: {start!r}" for document, starts in wide.items() for start in starts
+    )
+
+
 def test_screenshots_of_every_page_are_written(pages):
     for document, _ in each_page(pages):
         screenshot = SCREENSHOTS / (document.replace("/", "_") + ".png")
@@ -445,9 +479,10 @@ def test_the_walk_slider_and_the_arithmetic_draw(server, browser):
           .data.some((value, i) => i % 4 !== 3 && value > 60);
         const before = snapshot();
         slider.value = 0; slider.dispatchEvent(new Event("input"));
-        setTimeout(() => done({changed: snapshot() !== before, walk: lit(widget.canvases.walk),
-                               arithmetic: lit(widget.canvases.arithmetic),
-                               width: widget.canvases.arithmetic.width}), 1500);
+        widget.walking.then(() => done({changed: snapshot() !== before,
+                                         walk: lit(widget.canvases.walk),
+                                         arithmetic: lit(widget.canvases.arithmetic),
+                                         width: widget.canvases.arithmetic.width}));
         """,
         shapes,
     )

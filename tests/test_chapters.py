@@ -3,6 +3,7 @@
 import ast
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 
 SETUP_CELL = load_tool("setup_cell").setup_cell(REPO_URL)
+# the code column of the rendered book shows about 79 characters at a 1280-pixel window:
+# longer lines make the reader scroll sideways (ruff enforces it too: chapters/ruff.toml)
+CODE_WIDTH = 79
 
 
 def cells(path: Path) -> list[dict]:
@@ -47,6 +51,31 @@ def test_colab_badge_opens_this_notebook_from_the_repository(path):
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_notebooks_are_saved_without_outputs(path):
     assert all(not c.get("outputs") for c in cells(path) if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_code_lines_fit_the_books_code_column(path):
+    # cells numbered from 1 over all cells, as ruff reports them
+    too_long = [
+        f"cell {number}, line {row} ({len(line)} characters): {line}"
+        for number, cell in enumerate(cells(path), 1)
+        if cell["cell_type"] == "code"
+        for row, line in enumerate(source(cell).split("\n"), 1)
+        if len(line) > CODE_WIDTH
+    ]
+    assert too_long == [], (
+        f"{path.name}: {len(too_long)} code lines longer than {CODE_WIDTH} characters "
+        "(`ruff format chapters`, then wrap comments and split strings by hand):\n"
+        + "\n".join(too_long)
+    )
+
+
+def test_ruff_checks_the_chapters_at_the_books_code_width():
+    settings = tomllib.loads((ROOT / "chapters" / "ruff.toml").read_text())
+    assert settings["line-length"] == CODE_WIDTH
+    assert "E501" in settings["lint"]["select"]  # the root configuration ignores it
+    root = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]
+    assert not any("chapters" in path or "ipynb" in path for path in root["extend-exclude"])
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

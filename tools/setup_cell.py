@@ -38,6 +38,7 @@ def setup_cell(repo: str | None = None, version: str | None = None) -> str:
 # this book's version (main before it is tagged), keeping Colab's own torch.
 # Everywhere: seed, pick the device and read quick mode (DCGAN_QUICK=1).
 import os, sys
+
 REPO, VERSION = "{repo}", "v{version}"
 COURSE_DIR = "{COURSE_DIR}"
 if "google.colab" in sys.modules and not os.path.isdir(COURSE_DIR):
@@ -47,6 +48,7 @@ if "google.colab" in sys.modules and not os.path.isdir(COURSE_DIR):
 if "google.colab" in sys.modules:
     sys.path.insert(0, COURSE_DIR)
 from dcgan_lib import setup
+
 session = setup(seed=0)
 session"""
 
