@@ -66,3 +66,18 @@ def tiny_dataset() -> InMemoryImages:
     generator = torch.Generator().manual_seed(0)
     images = torch.rand(64, 1, 16, 16, generator=generator) * 2 - 1
     return InMemoryImages(images, torch.zeros(64, dtype=torch.long))
+
+
+@pytest.fixture
+def tiny_d():
+    """A 16x16 single-channel Discriminator with 4 base channels, weights from seed 0."""
+    from dcgan_lib import Discriminator
+
+    torch.manual_seed(0)
+    return Discriminator(nc=1, ndf=4, image_size=16)
+
+
+@pytest.fixture
+def images():
+    """3 random single-channel 16x16 images in [-1, 1]."""
+    return torch.rand(3, 1, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1

@@ -15,17 +15,6 @@ from dcgan_lib.features import (
 from dcgan_lib.models import Discriminator, Generator
 
 
-@pytest.fixture
-def tiny_d():
-    torch.manual_seed(0)
-    return Discriminator(nc=1, ndf=4, image_size=16)
-
-
-@pytest.fixture
-def images():
-    return torch.rand(3, 1, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
-
-
 def test_guided_backprop_returns_an_input_shaped_map(tiny_d, images):
     gradient = guided_backprop(tiny_d, images, block=1, channel=2)
     assert gradient.shape == images.shape

@@ -12,17 +12,6 @@ from dcgan_lib.probes import (
 )
 
 
-@pytest.fixture
-def tiny_d():
-    torch.manual_seed(0)
-    return Discriminator(nc=1, ndf=4, image_size=16)
-
-
-@pytest.fixture
-def images():
-    return torch.rand(3, 1, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
-
-
 @pytest.mark.parametrize("image_size,ndf", [(32, 4), (64, 2)])
 def test_discriminator_features_width_is_channels_times_grid_cells(image_size, ndf):
     model = Discriminator(nc=3, ndf=ndf, image_size=image_size)
