@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from dcgan_lib.data import FACTOR_NAMES, SyntheticShapes
+from dcgan_lib.data import SyntheticShapes
+from dcgan_lib.shapes import FACTOR_NAMES
 from dcgan_lib.shapes_classifier import (
     CLASSIFIER_PATH,
     FactorClassifier,
