@@ -28,17 +28,18 @@ def pick_device(preference: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     device = torch.device(preference)
-    if device.type == "cuda" and torch.cuda.is_available():
-        if device.index is not None and device.index >= torch.cuda.device_count():
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
             raise ConfigError(
-                f"device {preference!r} was asked for but this machine has "
-                f"{torch.cuda.device_count()} GPU(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}"
+                f"device {preference!r} was asked for but no CUDA GPU is visible; "
+                f"use device 'auto' or 'cpu' (on Colab: Runtime > Change runtime type)"
             )
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            f"device {preference!r} was asked for but no CUDA GPU is visible; "
-            f"use device 'auto' or 'cpu' (on Colab: Runtime > Change runtime type)"
-        )
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise ConfigError(
+                f"device {preference!r} was asked for but this machine has {count} GPU(s), "
+                f"cuda:0 to cuda:{count - 1}"
+            )
     if device.type == "mps" and not (
         getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
     ):

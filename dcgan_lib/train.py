@@ -257,12 +257,8 @@ class Trainer:
             unit="step",
         )
         batches = self.batches.from_step(self.step)
-        stopped = False
         with StopSignals() as stop:
-            while self.step < self.config.steps:
-                if self.dist.any(stop.received is not None):  # every process stops together
-                    stopped = True
-                    break
+            while self.step < self.config.steps and not self.stop_requested(stop):
                 self.train_step(next(batches))
                 self.after_step(bar, writes)
         bar.close()
@@ -279,7 +275,7 @@ class Trainer:
             self.out_dir if writes else None,
             time.perf_counter() - started,
         )
-        if stopped:
+        if self.step < self.config.steps:  # the loop ended early: a stop signal
             raise TrainingInterrupted(
                 stop.received or signal.SIGTERM,
                 self.step,
@@ -288,6 +284,14 @@ class Trainer:
                 result=result,
             )
         return result
+
+    def stop_requested(self, stop: StopSignals) -> bool:
+        """Whether a stop signal ends the run before the next step. One process asks after
+        every step; under torchrun the processes agree every log_every steps, when the loop
+        syncs anyway (an all-reduce after every step would stall the GPU)."""
+        if self.dist.enabled and self.step % self.config.log_every:
+            return False
+        return self.dist.any(stop.received is not None)
 
     def after_step(self, bar, writes: bool) -> None:
         """Log, sample, checkpoint and call the callbacks, each when its period comes round."""

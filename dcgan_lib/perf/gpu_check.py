@@ -79,19 +79,28 @@ def device_facts(device: torch.device) -> dict:
     return facts
 
 
-def largest_helpful_batch(plan: CheckPlan, device: str, size: int) -> tuple[int, list[dict]]:
-    """The largest batch of plan.batch_scan at which the combined variant still gained 5%."""
-    rows, best, last_rate = [], plan.batch_scan[0], None
+def bench_table(plan: CheckPlan, device: str, sizes, batch: int, variants=VARIANTS) -> dict:
+    """run_bench with the plan's steps, repeats, warm-up and width."""
+    return run_bench(sizes=sizes, batch_sizes=(batch,), variants=variants,
+                     steps=plan.bench_steps, repeats=plan.bench_repeats,
+                     warmup=plan.bench_warmup, device=device, width=plan.width)  # fmt: skip
+
+
+def batch_scan(plan: CheckPlan, device: str, time_left: float) -> dict:
+    """The combined variant at growing batches; the largest batch that still gained 5% over the
+    one before; and, if it is not plan.batch and time is left, the whole table at that batch."""
+    size = max(plan.sizes)
+    rows, best, last_rate, started = [], plan.batch_scan[0], None, time.perf_counter()
     for batch in plan.batch_scan:
-        result = run_bench(sizes=(size,), batch_sizes=(batch,), variants=("combined",),
-                           steps=plan.bench_steps, repeats=plan.bench_repeats,
-                           warmup=plan.bench_warmup, device=device, width=plan.width)  # fmt: skip
-        row = result["rows"][0]
+        row = bench_table(plan, device, (size,), batch, variants=("combined",))["rows"][0]
         rows.append(row)
         if last_rate is not None and row["images_per_s"] < 1.05 * last_rate:
             break
         best, last_rate = batch, row["images_per_s"]
-    return best, rows
+    scan = {"best_batch": best, "rows": rows}
+    if best != plan.batch and time.perf_counter() - started < time_left:
+        scan["table"] = bench_table(plan, device, plan.sizes, best)
+    return scan
 
 
 def full_mode_run(plan: CheckPlan, device: str, scratch: Path, out: Path) -> dict:
@@ -154,15 +163,15 @@ def run_phases(plan: CheckPlan, device: str, out: Path, report: dict) -> None:
     started = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="gpu_check_"))  # checkpoints: not for the report
     phases = {
-        "bench": lambda: run_bench(sizes=plan.sizes, batch_sizes=(plan.batch,), variants=VARIANTS,
-                                   steps=plan.bench_steps, repeats=plan.bench_repeats,
-                                   warmup=plan.bench_warmup, device=device, width=plan.width),
+        "bench": lambda: bench_table(plan, device, plan.sizes, plan.batch),
         "quality": lambda: quality_check(("resident", "bf16"), seeds=plan.quality_seeds,
                                          steps=plan.quality_steps, size=min(plan.sizes),
                                          width=plan.width, device=device),
         "full_mode": lambda: full_mode_run(plan, device, scratch, out),
         "ddp": lambda: ddp_run(plan, device, scratch),
-        "batch_scan": lambda: largest_helpful_batch(plan, device, max(plan.sizes)),
+        "batch_scan": lambda: batch_scan(
+            plan, device, 0.85 * plan.budget_s - (time.perf_counter() - started)
+        ),
     }  # fmt: skip
     for name, phase in phases.items():
         elapsed = time.perf_counter() - started
@@ -175,14 +184,6 @@ def run_phases(plan: CheckPlan, device: str, out: Path, report: dict) -> None:
         except Exception as error:  # noqa: BLE001 - a failed phase is a result: report it, go on
             report[name] = {"error": f"{type(error).__name__}: {str(error)[:500]}"}
         report.setdefault("seconds", {})[name] = round(time.perf_counter() - phase_started, 1)
-    if isinstance(report.get("batch_scan"), tuple):
-        best, rows = report["batch_scan"]
-        report["batch_scan"] = {"best_batch": best, "rows": rows}
-        if best != plan.batch and time.perf_counter() - started < 0.85 * plan.budget_s:
-            report["bench_best_batch"] = run_bench(
-                sizes=plan.sizes, batch_sizes=(best,), variants=VARIANTS, steps=plan.bench_steps,
-                repeats=plan.bench_repeats, warmup=plan.bench_warmup, device=device,
-                width=plan.width)  # fmt: skip
 
 
 def markdown_report(report: dict) -> str:
@@ -191,9 +192,10 @@ def markdown_report(report: dict) -> str:
              f"- torch {report['facts']['torch']}; plan: {report['plan_name']}"]  # fmt: skip
     lines += [f"- {key}: {value}" for key, value in report["facts"].items()
               if key not in ("device", "torch")]  # fmt: skip
-    for name in ("bench", "bench_best_batch"):
-        if isinstance(report.get(name), dict) and "rows" in report[name]:
-            lines += ["", f"## {name}", "", format_table(report[name])]
+    best_batch = (report.get("batch_scan") or {}).get("table")
+    for name, table in (("bench", report.get("bench")), ("bench at the best batch", best_batch)):
+        if isinstance(table, dict) and "rows" in table:
+            lines += ["", f"## {name}", "", format_table(table)]
     for name in ("batch_scan", "quality", "full_mode", "ddp"):
         lines += ["", f"## {name}", "", "```", json.dumps(report.get(name), indent=1), "```"]
     return "\n".join(lines) + "\n"
