@@ -34,12 +34,12 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         default = f.default if f.default is not MISSING else None
-        if f.type in (bool, "bool"):
+        if f.type in (bool, "bool", "bool | None"):  # None: settled by the device (auto)
             parser.add_argument(
                 flag,
                 action=argparse.BooleanOptionalAction,
                 default=default,
-                help=f"{f.metadata['help']} (default: {default})",
+                help=f"{f.metadata['help']} (default: {'auto' if default is None else default})",
             )
         else:
             kind = {"int": int, "float": float, "str": str}.get(str(f.type), type(default))
@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--out", type=Path, required=True, help="folder for report.json/.md")
     check.add_argument("--dry", action="store_true", help="the same phases on the CPU, toy sizes")
     check.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cuda or cpu")
+    check.add_argument("--phases", default="all", help="comma-separated, of bench, quality, "
+                       "full_mode, ddp, batch_scan (default: all)")  # fmt: skip
     return parser
 
 
@@ -138,9 +140,11 @@ def run_command(args, argv: list[str]) -> int:
         dataset = load_dataset(args.dataset, root=args.root, download=True)
         print(f"{args.dataset}: {len(dataset)} images ready")
     elif args.command == "gpu-check":
-        from .perf.gpu_check import failed_phases, gpu_check
+        from .perf.gpu_check import PHASES, failed_phases, gpu_check
 
-        report = gpu_check(args.out, dry=args.dry, device=args.device)
+        phases = tuple(name.strip() for name in args.phases.split(",") if name.strip())
+        phases = PHASES if phases == ("all",) else phases
+        report = gpu_check(args.out, dry=args.dry, device=args.device, phases=phases)
         failed = failed_phases(report)
         print(f"wrote {args.out / 'report.md'} and report.json; phases that failed: "
               f"{', '.join(failed) or 'none'}; seconds: {report.get('seconds')}")  # fmt: skip

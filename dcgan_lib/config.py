@@ -15,7 +15,7 @@ from .data import DATASET_NAMES
 from .errors import ConfigError
 from .models import SUPPORTED_SIZES
 
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cuda", "mps", "cpu")  # "cuda:N" names one GPU
 Z_DISTRIBUTIONS = ("normal", "uniform")
 # fields that may differ when a run is resumed: they do not change what is computed
@@ -39,7 +39,11 @@ def param(default, help_text: str):
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run; the defaults are the paper's recipe. Chapter 5."""
+    """Everything that defines a training run; the defaults are the paper's recipe. Chapter 5.
+
+    precision="auto" and channels_last=None are settled by the Trainer: the fastest safe choice
+    for the device on a new run (runtime.settle_speed_settings), the checkpoint's on a resume.
+    """
 
     dataset: str = param("mnist5k", "dataset for load_dataset; mnist5k ships offline")
     image_size: int = param(32, "image side in pixels, 16..128; paper: 64")
@@ -56,10 +60,17 @@ class TrainConfig:
     z_distribution: str = param("normal", "normal (pytorch/examples) or uniform (paper, Figure 1)")
     steps: int = param(1000, "optimisation steps, each one D and one G update")
     seed: int = param(0, "seeds weights, noise and data order")
-    precision: str = param("fp32", "fp32, bf16 or fp16 autocast (bf16/fp16 on GPU only)")
-    channels_last: bool = param(False, "NHWC memory format, faster convolutions on GPU")
+    precision: str = param(
+        "auto",
+        "auto (bf16 on GPUs with fast bf16, fp16 on older GPUs, fp32 on CPU), fp32, bf16 or fp16",
+    )
+    channels_last: bool | None = param(
+        None, "NHWC memory format, faster convolutions (auto: on, but off with compile on CUDA)"
+    )
     compile: bool = param(False, "torch.compile the models (first steps are slower)")
-    data_on_device: bool = param(True, "keep an in-memory dataset on the GPU, no loader")
+    data_on_device: bool = param(
+        True, "keep the data on the training device (image folders up to 1 GiB decoded once)"
+    )
     num_workers: int = param(0, "DataLoader workers for file-based datasets")
     sync_batchnorm: bool = param(
         False, "under torchrun: BatchNorm over the global batch (CUDA only)"

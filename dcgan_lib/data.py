@@ -196,6 +196,21 @@ def ignore_stop_signals(_worker_id: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
+RESIDENT_LIMIT = 1 << 30  # bytes: file datasets up to this size as float32 are decoded once
+
+
+def resident_bytes(dataset: Dataset) -> int:
+    """What the dataset takes as one float32 tensor (from its first image's size)."""
+    return len(dataset) * dataset[0][0].numel() * 4
+
+
+def decode_all(dataset: Dataset, num_workers: int = 0) -> torch.Tensor:
+    """Every image of a (file) dataset as one tensor, in index order, in batches of 256."""
+    loader = DataLoader(dataset, batch_size=256, num_workers=num_workers,
+                        worker_init_fn=ignore_stop_signals)  # fmt: skip
+    return torch.cat([images for images, _ in loader])
+
+
 class BatchStream:
     """Batches in an order that depends only on (seed, step): epoch e is randperm(seed + e).
 
@@ -226,6 +241,9 @@ class BatchStream:
         self.images = None
         if isinstance(dataset, InMemoryImages):
             self.images = dataset.images.to(device) if on_device else dataset.images
+        elif on_device and resident_bytes(dataset) <= RESIDENT_LIMIT:
+            # a folder of files that fits: decoded once here, not by a loader on every step
+            self.images = decode_all(dataset, num_workers).to(device)
 
     def _order(self, epoch: int) -> torch.Tensor:
         return torch.randperm(

@@ -72,6 +72,48 @@ def check_precision(device: torch.device, precision: str) -> None:
         )
 
 
+def fast_precision(device: torch.device) -> str:
+    """bf16 on GPUs with fast bf16 (compute capability 8.0 on), fp16 on older GPUs (with loss
+    scaling), fp32 elsewhere: bf16 ran slower than fp32 on a CPU without AMX (bench/RESULTS.md)."""
+    if device.type != "cuda":
+        return "fp32"
+    fast_bf16 = torch.cuda.get_device_capability(device) >= (8, 0)
+    return "bf16" if fast_bf16 and torch.cuda.is_bf16_supported() else "fp16"
+
+
+def settle_speed_settings(config, device: torch.device, saved: dict | None = None):
+    """The config with precision="auto" and channels_last=None settled.
+
+    On a resume (``saved``: the checkpoint's config) they take the checkpoint's values, so the
+    run continues as it began, whatever today's defaults are; on a new run, the fastest safe
+    choice for the device: fast_precision, and channels_last except where compile on CUDA picks
+    the layout itself (check_layout) or on Apple's MPS.
+    """
+    from dataclasses import replace
+
+    saved = saved or {}
+    precision, channels_last = config.precision, config.channels_last
+    if precision == "auto":
+        precision = saved.get("precision", fast_precision(device))
+    if channels_last is None:
+        default = device.type != "mps" and not (config.compile and device.type == "cuda")
+        channels_last = bool(saved.get("channels_last", default))
+    return replace(config, precision=precision, channels_last=channels_last)
+
+
+def check_layout(device: torch.device, compile: bool, channels_last: bool) -> None:
+    """Raise ConfigError for torch.compile with channels_last on CUDA.
+
+    There inductor already lays convolutions out channels-last (its layout optimisation), and
+    asking for it as well fails in convolution_backward (torch 2.11 on an H200, gpu-check of
+    2026-11-26). On the CPU the pair runs, and channels_last is what picks the layout.
+    """
+    if compile and channels_last and device.type == "cuda":
+        raise ConfigError(
+            "on CUDA, compile already picks the channels-last layout; drop channels_last"
+        )
+
+
 def precision_context(device: torch.device, precision: str):
     """The autocast context of a forward pass: none for fp32, bf16 or fp16 autocast on CUDA."""
     check_precision(device, precision)

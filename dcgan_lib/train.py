@@ -34,7 +34,14 @@ from .distributed import init_distributed, skip_grad_sync, wrap_for_training
 from .errors import TrainingDiverged, TrainingInterrupted
 from .losses import discriminator_loss, generator_loss
 from .models import Discriminator, Generator, build_models, frozen, sample_z
-from .runtime import StopSignals, check_precision, pick_device, precision_context
+from .runtime import (
+    StopSignals,
+    check_layout,
+    check_precision,
+    pick_device,
+    precision_context,
+    settle_speed_settings,
+)
 
 HISTORY_KEYS = ("loss_D", "loss_G", "D_x", "D_G_z")
 
@@ -75,11 +82,17 @@ class Trainer:
         out_dir: str | Path | None = None,
         resume: bool = True,
     ):
-        self.config = config
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.dist = init_distributed(pick_device(config.device))  # one process unless torchrun
         self.device = self.dist.device
+        path = self.out_dir / CHECKPOINT_NAME if self.out_dir is not None else None
+        # on the CPU: RNG states must be CPU tensors; load_state_dict moves the weights
+        saved = load_checkpoint(path, "cpu") if resume and path and path.exists() else None
+        # precision "auto" and channels_last None: the checkpoint's, or the device's fastest
+        config = settle_speed_settings(config, self.device, saved and saved.get("config"))
+        self.config = config
         check_precision(self.device, config.precision)
+        check_layout(self.device, config.compile, config.channels_last)
         self.nc = dataset[0][0].shape[0]
         self.build_models_and_optimisers()
         self.noise_rng = torch.Generator(device=self.device).manual_seed(config.seed)
@@ -89,10 +102,8 @@ class Trainer:
         self.pending: list[torch.Tensor] = []
         self.last_checkpoint: Path | None = None
         self.callbacks: list[Callable[[Trainer], None]] = []
-        if resume and self.out_dir is not None and (self.out_dir / CHECKPOINT_NAME).exists():
-            path = self.out_dir / CHECKPOINT_NAME
-            # on the CPU: RNG states must be CPU tensors; load_state_dict moves the weights
-            restore_trainer(self, load_checkpoint(path, "cpu"), path)
+        if saved is not None:
+            restore_trainer(self, saved, path)
         # the modules the step calls: G and D themselves, or wrapped in DDP / torch.compile
         wrap = (self.dist, config.compile, config.sync_batchnorm)
         self.G_wrapped = wrap_for_training(self.G, *wrap)

@@ -198,7 +198,8 @@ def test_ctrl_c_reaches_the_loader_workers_too_and_the_run_still_saves(tmp_path)
         Image.new("RGB", (16, 16), (4 * i, 100, 200)).save(folder / f"{i:03d}.png")
     out = tmp_path / "run"
     command = [sys.executable, "-m", "dcgan_lib", "train", "--out", str(out), *TINY,
-               "--dataset", f"folder:{folder}", "--num-workers", "2", "--steps", "100000",
+               "--dataset", f"folder:{folder}", "--num-workers", "2", "--no-data-on-device",
+               "--steps", "100000",
                "--checkpoint-every", "5", "--sample-every", "100000"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -211,8 +212,11 @@ def test_ctrl_c_reaches_the_loader_workers_too_and_the_run_still_saves(tmp_path)
     assert "Traceback" not in stderr and "resume with:" in stderr
 
 
-@pytest.mark.parametrize("workers", ["0", "2"])
-def test_an_unreadable_image_in_a_folder_names_the_file(tmp_path, capsys, workers):
+@pytest.mark.parametrize(
+    "workers, resident",
+    [("0", "--data-on-device"), ("2", "--data-on-device"), ("2", "--no-data-on-device")],
+)
+def test_an_unreadable_image_in_a_folder_names_the_file(tmp_path, capsys, workers, resident):
     from PIL import Image
 
     folder = tmp_path / "images"
@@ -221,7 +225,8 @@ def test_an_unreadable_image_in_a_folder_names_the_file(tmp_path, capsys, worker
         Image.new("RGB", (16, 16), (6 * i, 90, 30)).save(folder / f"{i:03d}.png")
     (folder / "010.png").write_bytes(b"not a png at all")
     status = main(["train", "--out", str(tmp_path / "run"), *TINY, "--steps", "3",
-                   "--dataset", f"folder:{folder}", "--num-workers", workers])  # fmt: skip
+                   "--dataset", f"folder:{folder}", "--num-workers", workers,
+                   resident])  # fmt: skip
     assert status == 2
     assert_one_line_error(capsys.readouterr().err, "010.png cannot be read as an image",
                           "remove or replace it")  # fmt: skip

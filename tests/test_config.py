@@ -33,7 +33,7 @@ def test_the_defaults_are_the_papers_recipe_and_valid():
         ({"beta2": -0.1}, r"beta2 \(--beta2\) must be in \[0, 1\)"),
         ({"leaky_slope": 1.5}, r"leaky_slope \(--leaky-slope\)"),
         ({"image_size": 48}, r"image_size \(--image-size\) must be one of \(16, 32, 64, 128\)"),
-        ({"precision": "fp8"}, r"precision \(--precision\) must be one of fp32, bf16, fp16"),
+        ({"precision": "fp8"}, r"precision \(--precision\) must be one of auto, fp32, bf16, fp16"),
         ({"z_distribution": "cauchy"}, r"z_distribution .* normal, uniform"),
         ({"device": "tpu"}, r"device \(--device\) must be one of auto, cuda, mps, cpu or cuda:N"),
         ({"dataset": "imagenet"}, r"unknown dataset \(--dataset\) 'imagenet'; choose one of"),

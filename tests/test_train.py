@@ -147,12 +147,17 @@ def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(
 def test_loaded_models_match_the_trained_ones(tmp_path, tiny_config, tiny_dataset):
     result = train(tiny_config, tiny_dataset, tmp_path, progress=False)
     z = torch.randn(4, tiny_config.nz)
+    # the trained models are channels-last (the default on the CPU), the loaded ones NCHW:
+    # the same weights, a different summation order in the convolutions
+    same = dict(rtol=1e-5, atol=1e-6)
     with torch.no_grad():
-        assert torch.equal(load_generator(tmp_path / "checkpoint.pt")(z), result.generator(z))
+        loaded = load_generator(tmp_path / "checkpoint.pt")
+        assert torch.allclose(loaded(z), result.generator(z), **same)
         images = result.generator(z)
-        assert torch.equal(
-            load_discriminator(tmp_path / "checkpoint.pt")(images), result.discriminator(images)
-        )
+        critic = load_discriminator(tmp_path / "checkpoint.pt")
+        assert torch.allclose(critic(images), result.discriminator(images), **same)
+        assert torch.equal(loaded.state_dict()["blocks.0.0.weight"],
+                           result.generator.state_dict()["blocks.0.0.weight"])  # fmt: skip
 
 
 def test_export_keeps_models_and_drops_optimisers(tmp_path, tiny_config, tiny_dataset):
@@ -310,3 +315,68 @@ def test_a_signal_in_a_notebook_keeps_the_models_trained_so_far(tiny_config, tin
         trainer.run(progress=False)
     assert stop.value.result.step == 3 and len(stop.value.result.history["loss_D"]) == 3
     assert stop.value.result.generator is trainer.G
+
+
+# ----------------------------------------------------------------------- fast defaults
+
+
+def test_the_defaults_settle_to_fp32_and_channels_last_on_the_cpu(tiny_config, tiny_dataset):
+    assert (TrainConfig().precision, TrainConfig().channels_last) == ("auto", None)
+    trainer = Trainer(replace(tiny_config, precision="auto", channels_last=None), tiny_dataset)
+    assert (trainer.config.precision, trainer.config.channels_last) == ("fp32", True)
+    conv = next(p for p in trainer.D.parameters() if p.dim() == 4)
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize(
+    "capability, bf16, compile, expected",
+    [((9, 0), True, False, ("bf16", True)), ((8, 0), True, True, ("bf16", False)),
+     ((7, 5), False, False, ("fp16", True)), ((7, 0), True, False, ("fp16", True))],
+)  # fmt: skip
+def test_the_defaults_on_a_gpu_follow_its_compute_capability(
+    monkeypatch, tiny_config, capability, bf16, compile, expected
+):
+    from dcgan_lib.runtime import settle_speed_settings
+
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16)
+    config = replace(tiny_config, precision="auto", channels_last=None, compile=compile)
+    settled = settle_speed_settings(config, torch.device("cuda"))
+    assert (settled.precision, settled.channels_last) == expected
+    # what the user asked for stands
+    mine = settle_speed_settings(replace(config, precision="fp32", channels_last=False),
+                                 torch.device("cuda"))  # fmt: skip
+    assert (mine.precision, mine.channels_last) == ("fp32", False)
+
+
+def test_a_run_from_before_the_fast_defaults_resumes_as_it_began(
+    tmp_path, tiny_config, tiny_dataset
+):
+    old = replace(tiny_config, precision="fp32", channels_last=False)
+    uninterrupted = train(old, tiny_dataset, tmp_path / "a", progress=False)
+    train(replace(old, steps=3), tiny_dataset, tmp_path / "b", progress=False)
+    auto = replace(tiny_config, precision="auto", channels_last=None)
+    resumed = train(auto, tiny_dataset, tmp_path / "b", progress=False)
+    assert _states_equal(resumed.generator.state_dict(), uninterrupted.generator.state_dict())
+    assert load_checkpoint(tmp_path / "b" / "checkpoint.pt")["config"]["channels_last"] is False
+    with pytest.raises(CheckpointError, match="channels_last=False in the checkpoint but True"):
+        train(replace(auto, channels_last=True, steps=9), tiny_dataset, tmp_path / "b",
+              progress=False)  # fmt: skip
+
+
+def test_an_image_folder_is_decoded_once_and_gives_the_loaders_batches(tmp_path):
+    from PIL import Image
+
+    from dcgan_lib.data import BatchStream, load_dataset
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(40):
+        Image.new("RGB", (20, 16), (6 * i, 90, 255 - 5 * i)).save(folder / f"{i:03d}.png")
+    dataset = load_dataset(f"folder:{folder}", image_size=16)
+    resident = BatchStream(dataset, 16, 3, torch.device("cpu"), on_device=True)
+    streamed = BatchStream(dataset, 16, 3, torch.device("cpu"), on_device=False)
+    assert resident.images is not None and resident.images.shape == (40, 3, 16, 16)
+    assert streamed.images is None
+    for a, b, _ in zip(resident.from_step(1), streamed.from_step(1), range(5)):
+        assert torch.equal(a, b)

@@ -133,17 +133,23 @@ def measure_variant(
     row = BenchRow(size, batch, variant, note=skip_reason(variant, device))
     if row.note:
         return row
+    torch._dynamo.reset()  # a fresh compile cache: no recompile limit carried over, honest warm-up
     synchronize(device)
     reset_peak_memory(device)
     before = memory_mb(device, peak=False)
     started = time.perf_counter()
-    runner = build_runner(variant, size, batch, device, workers, dataset, width)
-    time_steps(runner, warmup, device)
-    row.warmup_s = time.perf_counter() - started
-    rates = []
-    for _ in range(repeats):
-        seconds, images = time_steps(runner, steps, device)
-        rates.append(images / seconds)
+    try:  # one variant that fails (a compiler bug on one torch build) must not lose the table
+        runner = build_runner(variant, size, batch, device, workers, dataset, width)
+        time_steps(runner, warmup, device)
+        row.warmup_s = time.perf_counter() - started
+        rates = []
+        for _ in range(repeats):
+            seconds, images = time_steps(runner, steps, device)
+            rates.append(images / seconds)
+    except Exception as error:  # noqa: BLE001 - reported in the row, and the table goes on
+        first_line = (str(error).strip().splitlines() or [""])[0][:160]
+        row.note = f"failed: {type(error).__name__}: {first_line}"
+        return row
     row.images_per_s = statistics.median(rates)
     peak = memory_mb(device, peak=True)
     # what this variant added at its peak (models, optimiser state, activations, resident data)

@@ -31,13 +31,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from ..config import TrainConfig
-from ..runtime import pick_device
+from ..errors import ConfigError
+from ..runtime import pick_device, settle_speed_settings
 from .bench import device_description, format_table, run_bench
 from .flops import device_peak_flops
 from .quality import quality_check
@@ -94,6 +95,8 @@ def batch_scan(plan: CheckPlan, device: str, time_left: float) -> dict:
     for batch in plan.batch_scan:
         row = bench_table(plan, device, (size,), batch, variants=("combined",))["rows"][0]
         rows.append(row)
+        if row["images_per_s"] is None:  # it failed (the row's note says why)
+            break
         if last_rate is not None and row["images_per_s"] < 1.05 * last_rate:
             break
         best, last_rate = batch, row["images_per_s"]
@@ -112,8 +115,8 @@ def full_mode_run(plan: CheckPlan, device: str, scratch: Path, out: Path) -> dic
     config = TrainConfig(image_size=size, ngf=plan.full_mode_width, ndf=plan.full_mode_width,
                          batch_size=plan.batch, steps=plan.full_mode_steps, device=device,
                          sample_every=plan.full_mode_steps, checkpoint_every=plan.full_mode_steps)  # fmt: skip
-    if torch.device(device).type == "cuda" and torch.cuda.is_bf16_supported():
-        config = replace(config, precision="bf16", channels_last=True)
+    # the defaults as a user gets them: bf16 (fp16 on older GPUs) and channels_last on CUDA
+    config = settle_speed_settings(config, torch.device(device))
     result = train(config, load_dataset("mnist5k", image_size=size),
                    out_dir=scratch / "full_mode", progress=False)  # fmt: skip
     grid = scratch / "full_mode" / "samples" / f"step_{result.step:06d}.png"
@@ -158,8 +161,11 @@ def ddp_run(plan: CheckPlan, device: str, scratch: Path) -> dict:
             "output_tail": (finished.stdout + finished.stderr)[-600:]}  # fmt: skip
 
 
-def run_phases(plan: CheckPlan, device: str, out: Path, report: dict) -> None:
-    """Run each phase while the budget lasts; record its result, its error or that it was skipped."""
+PHASES = ("bench", "quality", "full_mode", "ddp", "batch_scan")
+
+
+def run_phases(plan: CheckPlan, device: str, out: Path, report: dict, only=PHASES) -> None:
+    """Run each phase in only while the budget lasts; record its result, its error or a skip."""
     started = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="gpu_check_"))  # checkpoints: not for the report
     phases = {
@@ -174,6 +180,8 @@ def run_phases(plan: CheckPlan, device: str, out: Path, report: dict) -> None:
         ),
     }  # fmt: skip
     for name, phase in phases.items():
+        if name not in only:
+            continue
         elapsed = time.perf_counter() - started
         if elapsed > plan.budget_s:
             report[name] = {"skipped": f"time budget of {plan.budget_s:.0f} s spent"}
@@ -184,6 +192,7 @@ def run_phases(plan: CheckPlan, device: str, out: Path, report: dict) -> None:
         except Exception as error:  # noqa: BLE001 - a failed phase is a result: report it, go on
             report[name] = {"error": f"{type(error).__name__}: {str(error)[:500]}"}
         report.setdefault("seconds", {})[name] = round(time.perf_counter() - phase_started, 1)
+        write_report(out, report)  # after each phase: a run cut short keeps what it measured
 
 
 def markdown_report(report: dict) -> str:
@@ -196,15 +205,19 @@ def markdown_report(report: dict) -> str:
     for name, table in (("bench", report.get("bench")), ("bench at the best batch", best_batch)):
         if isinstance(table, dict) and "rows" in table:
             lines += ["", f"## {name}", "", format_table(table)]
-    for name in ("batch_scan", "quality", "full_mode", "ddp"):
+    for name in [name for name in ("batch_scan", "quality", "full_mode", "ddp") if name in report]:
         lines += ["", f"## {name}", "", "```", json.dumps(report.get(name), indent=1), "```"]
     return "\n".join(lines) + "\n"
 
 
-def gpu_check(out: str | Path, dry: bool = False, device: str = "auto") -> dict:
-    """Run every phase (CheckPlan, or DRY_PLAN on the CPU) and write out/report.{json,md}."""
+def gpu_check(out: str | Path, dry: bool = False, device: str = "auto", phases=PHASES) -> dict:
+    """Run the phases (CheckPlan, or DRY_PLAN on the CPU) and write out/report.{json,md}."""
     import datetime
 
+    unknown = [name for name in phases if name not in PHASES]
+    if unknown or not phases:
+        raise ConfigError(f"unknown phase {', '.join(unknown) or '(none given)'}; "
+                          f"choose from {','.join(PHASES)}")  # fmt: skip
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plan = DRY_PLAN if dry else CheckPlan()
@@ -212,7 +225,12 @@ def gpu_check(out: str | Path, dry: bool = False, device: str = "auto") -> dict:
     report = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
               "plan_name": "dry (CPU, toy sizes)" if dry else "full", "plan": plan.__dict__,
               "facts": device_facts(torch.device(device))}  # fmt: skip
-    run_phases(plan, device, out, report)
+    run_phases(plan, device, out, report, phases)
+    write_report(out, report)
+    return report
+
+
+def write_report(out: Path, report: dict) -> None:
+    """out/report.json and its Markdown, out/report.md."""
     (out / "report.json").write_text(json.dumps(report, indent=1, default=str))
     (out / "report.md").write_text(markdown_report(report))
-    return report
