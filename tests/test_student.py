@@ -87,3 +87,58 @@ def test_chapter_has_objectives_exercises_and_hidden_solutions(path):
     assert all("hide-cell" in cell_tags for cell_tags in solutions), (
         "every solution cell must also be tagged 'hide-cell' so the book hides it"
     )
+
+
+def solution_region_cell(grade_id: str, source: str) -> nbformat.NotebookNode:
+    metadata = {"nbgrader": {"grade": False, "grade_id": grade_id, "locked": False,
+                             "schema_version": 3, "solution": True, "task": False}}  # fmt: skip
+    return nbformat.v4.new_code_cell(source, metadata=metadata)
+
+
+def test_a_solution_region_keeps_its_scaffold_and_loses_its_code():
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [solution_region_cell("f", "def f(x):\n    # double it\n    ### BEGIN SOLUTION\n"
+                                                "    return 2 * x\n    ### END SOLUTION\n")]  # fmt: skip
+    student, removed = make_student.strip_solutions(notebook)
+    assert removed == 0
+    assert student.cells[0].source == (
+        "def f(x):\n    # double it\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
+    )
+
+
+def test_a_solution_region_in_a_cell_not_marked_for_nbgrader_is_refused():
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")]
+    with pytest.raises(RuntimeError, match="solution"):
+        make_student.strip_solutions(notebook)
+
+
+@pytest.mark.parametrize("path", toc_notebooks(), ids=lambda path: path.stem)
+def test_the_student_version_holds_no_solution_code(path):
+    book = nbformat.read(path, as_version=4)
+    student, _ = make_student.strip_solutions(book)
+    text = "\n".join(cell.source for cell in student.cells)
+    assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+    marked = [c for c in book.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    assert text.count("raise NotImplementedError()") >= sum(
+        c.source.count("### BEGIN SOLUTION") for c in marked
+    )
+
+
+def test_chapter_3_students_write_g_and_d_and_the_blank_scaffold_fails_its_check():
+    # run as a student would: the imports, then the blank scaffold and its check
+    from dcgan_lib import CheckFailed  # noqa: F401 - the check cells' failure type
+
+    path = ROOT / "chapters" / "03_dcgan_architecture.ipynb"
+    student, _ = make_student.strip_solutions(nbformat.read(path, as_version=4))
+    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): c for c in student.cells}
+    assert {"my_generator", "check_my_generator", "my_discriminator",
+            "check_my_discriminator", "compare_with_library"} <= set(ids)  # fmt: skip
+    namespace: dict = {}
+    imports = next(c.source for c in student.cells if "check_generator," in c.source)
+    exec(imports, namespace)
+    for scaffold, check in [("my_generator", "check_my_generator"),
+                            ("my_discriminator", "check_my_discriminator")]:  # fmt: skip
+        exec(ids[scaffold].source, namespace)
+        with pytest.raises(NotImplementedError):
+            exec(ids[check].source, namespace)

@@ -1,9 +1,16 @@
-"""Write student versions of the chapter notebooks: solution cells removed, outputs cleared.
+"""Write student versions of the chapter notebooks: solutions removed, outputs cleared.
 
-`make student` runs this. A solution cell is any cell tagged "solution" (the chapters tag
-them ["hide-cell", "solution"]: hidden in the book, removed here). The result goes to
-student/ (gitignored) with the chapters' images/ folder beside it, so that the Colab badge
-and figures still resolve:
+`make student` runs this. Two kinds of solution:
+
+- a cell tagged "solution" (the chapters tag them ["hide-cell", "solution"]: folded in the
+  book) is removed whole: the answers to the end-of-chapter exercises;
+- a code cell marked the nbgrader way (metadata nbgrader.solution, the code between
+  ``### BEGIN SOLUTION`` and ``### END SOLUTION``) keeps its scaffold, and nbgrader's own
+  ClearSolutions replaces each region with ``raise NotImplementedError()``: the networks,
+  losses and loops the students write.
+
+The result goes to student/ (gitignored) with the chapters' images/ folder beside it, so that
+the Colab badge and figures still resolve:
 
     python tools/make_student.py [--source chapters] [--out student]
 """
@@ -27,6 +34,8 @@ def is_solution(cell) -> bool:
 
 def strip_solutions(notebook: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
     """Return a copy without solution cells and without outputs, and how many cells were removed."""
+    from nbgrader.preprocessors import ClearSolutions
+
     student = nbformat.from_dict(notebook)
     kept = [cell for cell in student.cells if not is_solution(cell)]
     removed = len(student.cells) - len(kept)
@@ -34,6 +43,8 @@ def strip_solutions(notebook: nbformat.NotebookNode) -> tuple[nbformat.NotebookN
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     student.cells = kept
+    # regions in cells not marked as nbgrader solutions raise: a marker cannot slip through
+    student, _ = ClearSolutions().preprocess(student, {})
     return student, removed
 
 
