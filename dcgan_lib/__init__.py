@@ -22,6 +22,7 @@ from .checks import (
     CheckFailed,
     check_d_loss,
     check_discriminator,
+    check_feature_extractor,
     check_g_loss,
     check_generator,
     check_output_size,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -286,3 +288,52 @@ def test_torch_output_size_measures_conv_and_transposed_conv_layers():
     assert torch_output_size(32, 4, 2, 1, transposed=True) == 64
     assert torch_output_size(16, 3, 2, 1, transposed=True) == 31
     assert torch_output_size(16, 3, 2, 1, transposed=True, output_padding=1) == 32
+
+
+# ----------------------------------------------------------------------- the feature extractor
+
+
+def _pooled(D, images, order=1, pool=F.adaptive_max_pool2d, blocks=slice(None)):
+    maps = [pool(m, 4).flatten(1) for m in D.feature_maps(images)][blocks]
+    return torch.cat(maps[::order], dim=1)
+
+
+def _extractor(eval_mode=True, restore=True, no_grad=True, **pooling):
+    def extract(D, images):
+        mode = D.training
+        if eval_mode:
+            D.eval()
+        with torch.no_grad() if no_grad else contextlib.nullcontext():
+            features = _pooled(D, images, **pooling)
+        if restore:
+            D.train(mode)
+        return features
+
+    return extract
+
+
+def test_the_papers_feature_extractor_passes():
+    from dcgan_lib import check_feature_extractor
+
+    report = check_feature_extractor(_extractor())
+    assert len(report.passed) == 4 and "section 5.1" in report.passed[-1]
+
+
+@pytest.mark.parametrize(
+    "extractor, problem, hint",
+    [
+        (_extractor(pool=F.adaptive_avg_pool2d), "values differ", "the max (not the mean)"),
+        (_extractor(order=-1), "values differ", "in D's order"),
+        (_extractor(blocks=slice(-1, None)), "shape (6, 512), expected (6, 896)", "every block"),
+        (_extractor(eval_mode=False), "BatchNorm statistics moved", "D.eval()"),
+        (_extractor(restore=False), "left in eval mode", "D.train(mode)"),
+        (_extractor(no_grad=False), "gradient graph", "torch.no_grad()"),
+    ],
+    ids=["mean", "reversed", "last-block", "train-mode", "not-restored", "with-grad"],
+)
+def test_a_wrong_feature_extractor_is_named_with_its_fix(extractor, problem, hint):
+    from dcgan_lib import CheckFailed, check_feature_extractor
+
+    with pytest.raises(CheckFailed) as failed:
+        check_feature_extractor(extractor)
+    assert problem in failed.value.problem and hint in failed.value.hint

@@ -10,9 +10,11 @@ Conventions checked (the same as dcgan_lib.models and dcgan_lib.train):
 * G maps z of shape (N, nz, 1, 1) or (N, nz) to images (N, nc, S, S) in [-1, 1] (Tanh);
 * D maps images (N, nc, S, S) to raw logits of shape (N,): no Sigmoid, the loss applies it;
 * losses take logits: `d_loss(real_logits, fake_logits)`, `g_loss(fake_logits)`;
-* weights start from N(0, 0.02) (paper, section 4).
+* weights start from N(0, 0.02) (paper, section 4);
+* D's features: every block max-pooled to 4x4, flattened, concatenated (section 5.1).
 """
 
+from .features import check_feature_extractor
 from .losses import check_d_loss, check_g_loss
 from .networks import check_discriminator, check_generator
 from .report import CheckFailed, CheckReport
@@ -23,6 +25,7 @@ __all__ = [
     "CheckReport",
     "check_d_loss",
     "check_discriminator",
+    "check_feature_extractor",
     "check_g_loss",
     "check_generator",
     "check_output_size",
