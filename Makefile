@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export DCGAN_QUICK ?= 1
 export PYTHONHASHSEED ?= 0
 
-.PHONY: book test lint unit nbval student clean browser chromium gpu-check gpu-check-dry release
+.PHONY: book test lint unit nbval student grading-kit clean browser chromium gpu-check gpu-check-dry release
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ chromium:
 # student notebooks: solution cells (tagged "solution") removed, in student/
 student: $(STAMP)
 	$(BIN)/python tools/make_student.py --source chapters --out student
+
+# an nbgrader course in _build/grading-kit: the graded chapters, released with generate_assignment;
+# grade collected submissions there with `nbgrader autograde dcgan` (tests/test_grading_kit.py)
+grading-kit: $(STAMP)
+	$(BIN)/python tools/grading_kit.py --out _build/grading-kit
 
 # tag the version that every chapter's set-up cell installs on Colab (pyproject.toml's version);
 # push the tag (git push origin vX.Y.Z) to publish it, then raise the version for what follows

@@ -1,0 +1,51 @@
+"""The teaching kit on nbgrader (tools/grading_kit.py): generate_assignment makes the student
+version of the graded chapters, autograde gives the reference solutions full marks and the
+blank scaffolds zero. Runs the three chapters twice in quick mode (about 80 s)."""
+
+from __future__ import annotations
+
+import os
+
+import nbformat
+import pytest
+
+from conftest import ROOT, load_tool
+
+grading_kit = load_tool("grading_kit")
+
+pytestmark = pytest.mark.filterwarnings("ignore::Warning")  # nbgrader's SQLAlchemy notices
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    chapters = grading_kit.graded_chapters(ROOT / "chapters")
+    root = grading_kit.write_course(tmp_path_factory.mktemp("kit") / "course", chapters)
+    return root, chapters, grading_kit.generate(root)
+
+
+def test_the_graded_chapters_are_the_ones_students_write_code_in(course):
+    _, chapters, _ = course
+    assert [path.name[:2] for path in chapters] == ["03", "05", "09"]
+
+
+def test_the_release_version_holds_no_solution_code(course):
+    root, chapters, release = course
+    for path in chapters:
+        text = "\n".join(c.source for c in nbformat.read(release / path.name, as_version=4).cells)
+        assert "BEGIN SOLUTION" not in text and "### END SOLUTION" not in text
+        assert "raise NotImplementedError()" in text
+        # the folded end-of-chapter answers are gone too
+        book = nbformat.read(path, as_version=4).cells
+        answers = [c.source for c in book if "solution" in c.metadata.get("tags", [])]
+        assert answers and not any(answer in text for answer in answers)
+
+
+def test_autograde_gives_the_reference_full_marks_and_the_blank_scaffolds_zero(course):
+    root, chapters, release = course
+    os.environ.setdefault("DCGAN_QUICK", "1")
+    reference = grading_kit.autograde(root, "reference", root / "source" / "dcgan")
+    blank = grading_kit.autograde(root, "blank", release)
+    assert set(reference) == set(blank) == {path.stem for path in chapters}
+    for name, (score, max_score) in reference.items():
+        assert max_score >= 2 and score == max_score, (name, score, max_score)
+        assert blank[name] == (0.0, max_score), name
