@@ -305,7 +305,9 @@ def _extractor(eval_mode=True, restore=True, no_grad=True, **pooling):
             D.eval()
         with torch.no_grad() if no_grad else contextlib.nullcontext():
             features = _pooled(D, images, **pooling)
-        if restore:
+        if restore == "always-train":
+            D.train()
+        elif restore:
             D.train(mode)
         return features
 
@@ -328,8 +330,17 @@ def test_the_papers_feature_extractor_passes():
         (_extractor(eval_mode=False), "BatchNorm statistics moved", "D.eval()"),
         (_extractor(restore=False), "left in eval mode", "D.train(mode)"),
         (_extractor(no_grad=False), "gradient graph", "torch.no_grad()"),
+        (_extractor(restore="always-train"), "left in training mode", "not always D.train()"),
     ],
-    ids=["mean", "reversed", "last-block", "train-mode", "not-restored", "with-grad"],
+    ids=[
+        "mean",
+        "reversed",
+        "last-block",
+        "train-mode",
+        "not-restored",
+        "with-grad",
+        "always-train",
+    ],  # fmt: skip
 )
 def test_a_wrong_feature_extractor_is_named_with_its_fix(extractor, problem, hint):
     from dcgan_lib import CheckFailed, check_feature_extractor

@@ -14,13 +14,22 @@ from ..probes import discriminator_features
 from .report import CheckReport, fail, untouched
 
 
+def _call(fn: Callable, discriminator, images: torch.Tensor, check: str):
+    try:
+        return fn(discriminator, images)
+    except Exception as error:  # noqa: BLE001 - explain any error with the expected signature
+        fail(check, f"calling it raised {error!r}",
+             "it takes (discriminator, images of shape (N, C, H, W)) and returns (N, F)")  # fmt: skip
+
+
 def check_feature_extractor(fn: Callable, grid: int = 4) -> CheckReport:
     """Check ``fn(discriminator, images) -> (N, F)`` against discriminator_features. Chapter 9.
 
-    On a small D (three blocks of 8, 16 and 32 channels, 32x32 digits) in training mode: the
-    shape (N, grid^2 times the sum of the block channels), the values (every block max-pooled
-    to a grid x grid map, flattened, concatenated in block order), no gradient kept, and D left
-    in the mode and state it was in. Raises CheckFailed with a hint at the first problem.
+    On a small D (three blocks of 8, 16 and 32 channels, 32x32 digits), in training mode and
+    once in eval mode: the shape (N, grid^2 times the sum of the block channels), the values
+    (every block max-pooled to a grid x grid map, flattened, concatenated in block order), no
+    gradient kept, and D left in the mode and state it was in. Raises CheckFailed with a hint
+    at the first problem.
     """
     check = "check_feature_extractor"
     report = CheckReport(check)
@@ -33,11 +42,7 @@ def check_feature_extractor(fn: Callable, grid: int = 4) -> CheckReport:
     discriminator.train()
     with untouched(discriminator):
         before = {k: v.clone() for k, v in discriminator.state_dict().items()}
-        try:
-            features = fn(discriminator, images)
-        except Exception as error:  # noqa: BLE001 - explain any error with the expected signature
-            fail(check, f"calling it raised {error!r}",
-                 "it takes (discriminator, images of shape (N, C, H, W)) and returns (N, F)")  # fmt: skip
+        features = _call(fn, discriminator, images, check)
         if not discriminator.training:
             fail(check, "D was left in eval mode",
                  "remember D's mode (D.training) and restore it with D.train(mode) at the end")  # fmt: skip
@@ -47,6 +52,12 @@ def check_feature_extractor(fn: Callable, grid: int = 4) -> CheckReport:
         if changed:
             fail(check, f"D's state changed ({changed[0]}, ...): BatchNorm statistics moved",
                  "run D in eval mode (D.eval()) while extracting: the statistics must not move")  # fmt: skip
+    with untouched(discriminator):  # and a D in eval mode must stay in eval mode
+        discriminator.eval()
+        _call(fn, discriminator, images, check)
+        if discriminator.training:
+            fail(check, "a D in eval mode was left in training mode",
+                 "restore the mode D had (D.train(was_training)), not always D.train()")  # fmt: skip
     report.passed.append("D left in the mode it was in, its BatchNorm statistics untouched")
     if not isinstance(features, torch.Tensor) or tuple(features.shape) != tuple(expected.shape):
         shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features)
