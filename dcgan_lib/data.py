@@ -13,6 +13,7 @@ Training reads batches through ``BatchStream``, in an order fixed by (seed, step
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -208,7 +209,25 @@ def decode_all(dataset: Dataset, num_workers: int = 0) -> torch.Tensor:
     """Every image of a (file) dataset as one tensor, in index order, in batches of 256."""
     loader = DataLoader(dataset, batch_size=256, num_workers=num_workers,
                         worker_init_fn=ignore_stop_signals)  # fmt: skip
-    return torch.cat([images for images, _ in loader])
+    with worker_batches(loader) as batches:
+        return torch.cat([images for images, _ in batches])
+
+
+@contextlib.contextmanager
+def worker_batches(loader: DataLoader):
+    """Iterate a DataLoader and shut its workers down on the way out, error or not.
+
+    An exception (an unreadable file) keeps the iterator alive in its traceback, and its
+    workers with it; they ignore SIGTERM (ignore_stop_signals), so at interpreter exit
+    multiprocessing would wait for them forever. Shutting them down here prevents that.
+    """
+    iterator = iter(loader)
+    try:
+        yield iterator
+    finally:
+        shutdown = getattr(iterator, "_shutdown_workers", None)  # absent without workers
+        if shutdown is not None:
+            shutdown()
 
 
 class BatchStream:
@@ -269,6 +288,7 @@ class BatchStream:
                     pin_memory=self.device.type == "cuda",
                     worker_init_fn=ignore_stop_signals,
                 )
-                for images, _ in loader:
-                    yield images.to(self.device, non_blocking=True)
+                with worker_batches(loader) as batches:
+                    for images, _ in batches:
+                        yield images.to(self.device, non_blocking=True)
             epoch, offset = epoch + 1, 0

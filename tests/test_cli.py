@@ -230,3 +230,23 @@ def test_an_unreadable_image_in_a_folder_names_the_file(tmp_path, capsys, worker
     assert status == 2
     assert_one_line_error(capsys.readouterr().err, "010.png cannot be read as an image",
                           "remove or replace it")  # fmt: skip
+
+
+@pytest.mark.parametrize("resident", ["--data-on-device", "--no-data-on-device"])
+def test_an_unreadable_image_ends_the_process_too_with_loader_workers(tmp_path, resident):
+    # the workers ignore SIGTERM (they leave stopping to the trainer): if an error left them
+    # running, multiprocessing would wait for them at exit forever; the process must end
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(40):
+        Image.new("RGB", (16, 16), (6 * i, 90, 30)).save(folder / f"{i:03d}.png")
+    (folder / "010.png").write_bytes(b"not a png at all")
+    command = [sys.executable, "-m", "dcgan_lib", "train", "--out", str(tmp_path / "run"), *TINY,
+               "--steps", "3", "--dataset", f"folder:{folder}", "--num-workers", "2", resident]  # fmt: skip
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    assert finished.returncode == 2, finished.stderr
+    assert "010.png cannot be read as an image" in finished.stderr
+    assert "Traceback" not in finished.stderr
