@@ -10,6 +10,7 @@ import contextlib
 import random
 import signal
 import threading
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -89,8 +90,6 @@ def settle_speed_settings(config, device: torch.device, saved: dict | None = Non
     choice for the device: fast_precision, and channels_last except where compile on CUDA picks
     the layout itself (check_layout) or on Apple's MPS.
     """
-    from dataclasses import replace
-
     saved = saved or {}
     precision, channels_last = config.precision, config.channels_last
     if precision == "auto":

@@ -29,11 +29,17 @@ from make_student import is_solution  # noqa: E402 - tools/ is not a package
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "dcgan"
-CONFIG = """c = get_config()  # noqa: F821 - nbgrader's config loader defines it
-c.CourseDirectory.course_id = "dcgan-course"
-c.CourseDirectory.db_url = "sqlite:///{root}/gradebook.db"
-c.Execute.timeout = 600  # seconds per cell: the quick-mode training cells
-"""
+
+
+def settings(root: Path) -> dict[str, dict]:
+    """The course's nbgrader settings: written to nbgrader_config.py, and given to the API."""
+    return {
+        "CourseDirectory": {
+            "course_id": "dcgan-course",
+            "db_url": f"sqlite:///{root.resolve()}/gradebook.db",
+        },
+        "Execute": {"timeout": 600},  # seconds per cell: the quick-mode training cells
+    }
 
 
 def graded_chapters(source: Path, prefixes: list[str] | None = None) -> list[Path]:
@@ -54,7 +60,10 @@ def write_course(out: Path, chapters: list[Path]) -> Path:
         shutil.rmtree(out)
     source = out / "source" / ASSIGNMENT
     source.mkdir(parents=True)
-    (out / "nbgrader_config.py").write_text(CONFIG.format(root=out.resolve()))
+    lines = ["c = get_config()  # noqa: F821 - nbgrader's config loader defines it"]
+    lines += [f"c.{section}.{key} = {value!r}"
+              for section, values in settings(out).items() for key, value in values.items()]  # fmt: skip
+    (out / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
     for path in chapters:
         notebook = nbformat.read(path, as_version=4)
         notebook.cells = [cell for cell in notebook.cells if not is_solution(cell)]
@@ -68,7 +77,7 @@ def write_course(out: Path, chapters: list[Path]) -> Path:
 
 
 def api(root: Path):
-    """nbgrader's Python API on the course folder root (config read from it)."""
+    """nbgrader's Python API on the course folder root, with the course's settings."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
@@ -78,10 +87,8 @@ def api(root: Path):
     if bin_dir not in os.environ["PATH"].split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ["PATH"]
 
-    config = Config()
+    config = Config(settings(root))
     config.CourseDirectory.root = str(root.resolve())
-    config.CourseDirectory.db_url = f"sqlite:///{root.resolve()}/gradebook.db"
-    config.Execute.timeout = 600
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 

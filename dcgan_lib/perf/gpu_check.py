@@ -205,8 +205,9 @@ def markdown_report(report: dict) -> str:
     for name, table in (("bench", report.get("bench")), ("bench at the best batch", best_batch)):
         if isinstance(table, dict) and "rows" in table:
             lines += ["", f"## {name}", "", format_table(table)]
-    for name in [name for name in ("batch_scan", "quality", "full_mode", "ddp") if name in report]:
-        lines += ["", f"## {name}", "", "```", json.dumps(report.get(name), indent=1), "```"]
+    for name in ("batch_scan", "quality", "full_mode", "ddp"):
+        if name in report:
+            lines += ["", f"## {name}", "", "```", json.dumps(report[name], indent=1), "```"]
     return "\n".join(lines) + "\n"
 
 
