@@ -69,7 +69,7 @@ class TrainConfig:
     )
     compile: bool = param(False, "torch.compile the models (first steps are slower)")
     data_on_device: bool = param(
-        True, "keep the data on the training device (image folders up to 1 GiB decoded once)"
+        True, "keep the data on the training device (file datasets up to 1 GiB decoded once)"
     )
     num_workers: int = param(0, "DataLoader workers for file-based datasets")
     sync_batchnorm: bool = param(

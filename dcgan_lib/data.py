@@ -261,7 +261,8 @@ class BatchStream:
         if isinstance(dataset, InMemoryImages):
             self.images = dataset.images.to(device) if on_device else dataset.images
         elif on_device and resident_bytes(dataset) <= RESIDENT_LIMIT:
-            # a folder of files that fits: decoded once here, not by a loader on every step
+            # a dataset of files that fits (a folder, CIFAR-10): decoded once here, not by a
+            # loader on every step
             self.images = decode_all(dataset, num_workers).to(device)
 
     def _order(self, epoch: int) -> torch.Tensor:
