@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from .config import RESUMABLE_FIELDS, TrainConfig
+from .config import RESUMABLE_FIELDS, TrainConfig, batch_norm_place
 from .data import DATA_DIR
 from .errors import CheckpointError
 from .models import Discriminator, Generator, build_models
@@ -127,6 +127,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 def config_mismatches(saved: dict, config: TrainConfig) -> list[str]:
     """Return 'field: saved -> requested' for every field that forbids resuming."""
     requested = asdict(config)
+    # a field newer than the checkpoint had its default then (augment, ema: off)
+    saved = {f.name: f.default for f in fields(TrainConfig)} | saved
+    saved["batch_norm"] = batch_norm_place(saved["batch_norm"])  # True/False before "both"
     return [
         f"{name}={saved.get(name)!r} in the checkpoint but {requested[name]!r} requested"
         for name in requested
@@ -158,7 +161,11 @@ def trainer_state(trainer: Trainer) -> dict:
         "rng": rng,
         "history": trainer.history,
         "fixed_noise": trainer.fixed_noise,
-    }
+    } | (
+        {"generator_average": trainer.G_average.state_dict()}
+        if trainer.G_average is not None
+        else {}
+    )
 
 
 def restore_trainer(trainer: Trainer, state: dict, path: Path) -> None:
@@ -182,6 +189,8 @@ def restore_trainer(trainer: Trainer, state: dict, path: Path) -> None:
         )
     trainer.G.load_state_dict(state["generator"])
     trainer.D.load_state_dict(state["discriminator"])
+    if trainer.G_average is not None:
+        trainer.G_average.load_state_dict(state["generator_average"])
     trainer.g_optimizer.load_state_dict(state["g_optimizer"])
     trainer.d_optimizer.load_state_dict(state["d_optimizer"])
     trainer.scaler.load_state_dict(state["scaler"])
@@ -195,10 +204,14 @@ def restore_trainer(trainer: Trainer, state: dict, path: Path) -> None:
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
-    """Return the generator stored in a checkpoint, in eval mode, on device. Chapter 5."""
+    """Return the generator stored in a checkpoint, in eval mode, on device. Chapter 5.
+
+    A run with config.ema > 0 gives its weight average, the G its samples come from.
+    """
     state = load_checkpoint(path)
     generator, _ = build_models(config_from_checkpoint(state), state["nc"])
-    restore_module(generator, state.get("generator"), path, "generator", _REMAKE)
+    weights = state.get("generator_average", state.get("generator"))
+    restore_module(generator, weights, path, "generator", _REMAKE)
     return generator.to(device).eval()
 
 
@@ -229,9 +242,11 @@ def pretrained_path(name: str) -> Path:
 def export_checkpoint(source: str | Path, target: str | Path, half: bool = False) -> Path:
     """Write a small copy of a checkpoint (models, config, history; no optimiser state).
 
-    Chapter 5.
+    A run with config.ema > 0 keeps its weight average as the generator. Chapter 5.
     """
     state = load_checkpoint(source)
+    if "generator_average" in state:
+        state["generator"] = state["generator_average"]
     keep = {
         k: state[k]
         for k in (

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from .augment import AUGMENTATIONS, parse_policy
 from .data import DATASET_NAMES
 from .errors import ConfigError
 from .models import SUPPORTED_SIZES
@@ -18,6 +19,7 @@ from .models import SUPPORTED_SIZES
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cuda", "mps", "cpu")  # "cuda:N" names one GPU
 Z_DISTRIBUTIONS = ("normal", "uniform")
+BATCH_NORM_PLACES = ("both", "G", "D", "none")
 # fields that may differ when a run is resumed: they do not change what is computed
 RESUMABLE_FIELDS = {
     "steps",
@@ -56,8 +58,18 @@ class TrainConfig:
     beta2: float = param(0.999, "Adam beta2: Adam's default, kept by the paper")
     leaky_slope: float = param(0.2, "LeakyReLU slope in D: paper, section 4")
     init_std: float = param(0.02, "weights ~ N(0, init_std): paper, section 4")
-    batch_norm: bool = param(True, "BatchNorm in G and D: paper, section 3")
+    batch_norm: str = param("both", "where BatchNorm goes: both (paper, section 3), G, D or none")
     z_distribution: str = param("normal", "normal (pytorch/examples) or uniform (paper, Figure 1)")
+    augment: str = param(
+        "",
+        "DiffAugment of D's inputs: translation, cutout, or translation,cutout "
+        "(paper: none; Zhao et al., 2020)",
+    )
+    ema: float = param(
+        0.0,
+        "decay of a moving average of G's weights that samples and exports use "
+        "(paper: 0, none; e.g. 0.999)",
+    )
     steps: int = param(1000, "optimisation steps, each one D and one G update")
     seed: int = param(0, "seeds weights, noise and data order")
     precision: str = param(
@@ -83,9 +95,18 @@ class TrainConfig:
     download: bool = param(False, "download a torchvision dataset if it is missing")
 
     def __post_init__(self) -> None:
+        self.batch_norm = batch_norm_place(self.batch_norm)
         problems = config_problems(self)
         if problems:  # the first is enough: each names its own fix
             raise ConfigError(problems[0])
+
+
+def batch_norm_place(value):
+    """batch_norm as one of BATCH_NORM_PLACES: True (before 2026-11-26, both) and False (none)
+    are still accepted, from code and from older checkpoints."""
+    if value is True or value is False:
+        return "both" if value else "none"
+    return value
 
 
 def _flag(name: str) -> str:
@@ -119,6 +140,11 @@ def _number_problems(config: TrainConfig) -> list[str]:
                 f"{_flag(name)} must be in [0, 1), got {value!r}; "
                 f"the paper uses {TrainConfig.__dataclass_fields__[name].default}"
             )
+    if not isinstance(config.ema, (int, float)) or not 0 <= config.ema < 1:
+        problems.append(
+            f"{_flag('ema')} must be in [0, 1), got {config.ema!r}; 0 turns the average off, "
+            f"0.999 is a common choice"
+        )
     if not isinstance(config.leaky_slope, (int, float)) or not 0 <= config.leaky_slope < 1:
         problems.append(
             f"{_flag('leaky_slope')} must be in [0, 1), got {config.leaky_slope!r}; "
@@ -134,7 +160,11 @@ def _choice_problems(config: TrainConfig) -> list[str]:
             f"{_flag('image_size')} must be one of {SUPPORTED_SIZES}, "
             f"got {config.image_size!r}; the paper uses 64"
         )
-    for name, choices in (("precision", PRECISIONS), ("z_distribution", Z_DISTRIBUTIONS)):
+    for name, choices in (
+        ("precision", PRECISIONS),
+        ("z_distribution", Z_DISTRIBUTIONS),
+        ("batch_norm", BATCH_NORM_PLACES),
+    ):
         if getattr(config, name) not in choices:
             problems.append(
                 f"{_flag(name)} must be one of {', '.join(choices)}, got {getattr(config, name)!r}"
@@ -144,6 +174,16 @@ def _choice_problems(config: TrainConfig) -> list[str]:
         problems.append(
             f"{_flag('device')} must be one of {', '.join(DEVICES)} or cuda:N, "
             f"got {config.device!r}"
+        )
+    unknown = (
+        [name for name in parse_policy(config.augment) if name not in AUGMENTATIONS]
+        if isinstance(config.augment, str)
+        else [repr(config.augment)]
+    )
+    if unknown:
+        problems.append(
+            f"{_flag('augment')} takes a comma-separated list of {', '.join(AUGMENTATIONS)} "
+            f"(or nothing), got {', '.join(unknown)}; e.g. augment='translation,cutout'"
         )
     known = [name for name in DATASET_NAMES if name != "folder:PATH"]
     if config.dataset not in known and not str(config.dataset).startswith("folder:"):

@@ -194,14 +194,14 @@ def build_models(config: TrainConfig, nc: int) -> tuple[Generator, Discriminator
         config.ngf,
         config.image_size,
         nc,
-        batch_norm=config.batch_norm,
+        batch_norm=config.batch_norm in ("both", "G"),
         init_std=config.init_std,
     )
     discriminator = Discriminator(
         nc,
         config.ndf,
         config.image_size,
-        batch_norm=config.batch_norm,
+        batch_norm=config.batch_norm in ("both", "D"),
         leaky_slope=config.leaky_slope,
         init_std=config.init_std,
     )

@@ -11,6 +11,7 @@ scaling (``update``) and freezing D in the G step (``frozen_discriminator``). Ch
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import signal
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
+from .augment import diff_augment, update_average
 from .checkpoints import (
     CHECKPOINT_NAME,
     load_checkpoint,
@@ -50,7 +52,7 @@ HISTORY_KEYS = ("loss_D", "loss_G", "D_x", "D_G_z")
 class TrainResult:
     """What train() returns: the trained models, the per-step history and where files went.
 
-    Chapter 5.
+    ``generator`` is the G to sample from: the weight average when config.ema > 0. Chapter 5.
     """
 
     generator: Generator
@@ -124,6 +126,8 @@ class Trainer:
         betas = (config.beta1, config.beta2)
         self.g_optimizer = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
         self.d_optimizer = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
+        # config.ema > 0: a slowly moving average of G's weights, the G that samples are drawn from
+        self.G_average = copy.deepcopy(self.G).requires_grad_(False) if config.ema else None
         # fp16 only: scale the losses so that small gradients do not underflow
         self.scaler = torch.amp.GradScaler("cuda", enabled=config.precision == "fp16")
 
@@ -136,17 +140,19 @@ class Trainer:
         with self.precision():
             fake_images = self.G_wrapped(z)
             # D step: real and fake in separate batches, so BatchNorm sees each alone
-            real_logits = self.D_wrapped(real_images)
+            real_logits = self.D_wrapped(self.augment(real_images))
             # detach: the D step must not update G
-            fake_logits = self.D_wrapped(fake_images.detach())
+            fake_logits = self.D_wrapped(self.augment(fake_images.detach()))
             d_loss = discriminator_loss(real_logits, fake_logits)
         self.update(self.d_optimizer, d_loss)
         # G step: D is only the path G's gradient flows through, so its weights are frozen
         with self.frozen_discriminator(), self.precision():
-            gen_logits = self.D_wrapped(fake_images)
+            gen_logits = self.D_wrapped(self.augment(fake_images))
             # non-saturating: minimise -log D(G(z)) instead of log(1 - D(G(z)))
             g_loss = generator_loss(gen_logits)
         self.update(self.g_optimizer, g_loss)
+        if self.G_average is not None:
+            update_average(self.G_average, self.G, self.config.ema)
         self.scaler.update()  # fp16: adjust the loss scale once per step (else a no-op)
         self.record(d_loss, g_loss, real_logits, gen_logits)
         self.step += 1
@@ -156,6 +162,17 @@ class Trainer:
         if self.config.channels_last:
             return real_images.contiguous(memory_format=torch.channels_last)
         return real_images
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        """What D sees: the images, or with config.augment their DiffAugment (augment.py)."""
+        if not self.config.augment:
+            return images
+        return self.prepare(diff_augment(images, self.config.augment))
+
+    @property
+    def sampler(self) -> Generator:
+        """The G that samples and exports come from: the weight average when config.ema > 0."""
+        return self.G if self.G_average is None else self.G_average
 
     def draw_z(self, batch: int) -> torch.Tensor:
         """Noise for this process's batch: every process draws the global batch, keeps its share."""
@@ -216,7 +233,7 @@ class Trainer:
             raise TrainingDiverged(
                 f"training diverged: loss_D={values[row, 0].item()}, "
                 f"loss_G={values[row, 1].item()} at step {first_step + row}; {kept}. "
-                f"Lower lr (paper: 2e-4), keep batch_norm=True, or use precision='fp32'"
+                f"Lower lr (paper: 2e-4), keep batch_norm='both', or use precision='fp32'"
             )
         for key, column in zip(HISTORY_KEYS, values.T.tolist()):
             self.history[key].extend(column)
@@ -228,8 +245,8 @@ class Trainer:
         """Write a grid of G's images from the fixed noise to out_dir/samples/step_XXXXXX.png."""
         from torchvision.utils import save_image
 
-        self.G.eval()
-        images = self.G(self.fixed_noise.to(self.device)).float().cpu()
+        sampler = self.sampler.eval()
+        images = sampler(self.fixed_noise.to(self.device)).float().cpu()
         self.G.train()
         path = self.out_dir / "samples" / f"step_{self.step:06d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -279,7 +296,7 @@ class Trainer:
                 self.save_samples()
             self.save()
         result = TrainResult(
-            self.G.eval(),
+            self.sampler.eval(),
             self.D.eval(),
             self.history,
             self.step,

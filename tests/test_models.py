@@ -115,3 +115,26 @@ def test_no_batchnorm_variant_has_biases_and_no_bn():
     assert all(
         m.bias is not None for m in generator.modules() if isinstance(m, nn.ConvTranspose2d)
     )
+
+
+@pytest.mark.parametrize(
+    "place, in_g, in_d",
+    [("both", True, True), ("G", True, False), ("D", False, True), ("none", False, False),
+     (True, True, True), (False, False, False)],
+)  # fmt: skip
+def test_batch_norm_goes_where_the_config_says(place, in_g, in_d):
+    from dcgan_lib import TrainConfig, build_models
+
+    config = TrainConfig(image_size=16, ngf=8, ndf=8, batch_norm=place)
+    assert config.batch_norm in ("both", "G", "D", "none")  # True/False read as both/none
+    generator, discriminator = build_models(config, 1)
+    has_bn = [any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+              for net in (generator, discriminator)]  # fmt: skip
+    assert has_bn == [in_g, in_d]
+
+
+def test_an_unknown_batch_norm_place_is_refused_naming_the_choices():
+    from dcgan_lib import ConfigError, TrainConfig
+
+    with pytest.raises(ConfigError, match=r"batch_norm \(--batch-norm\) must be one of both, G"):
+        TrainConfig(batch_norm="g")
