@@ -5,7 +5,7 @@ doing arithmetic, "smiling woman - neutral woman + neutral man". Here a concept 
 factor levels that a classifier reads in G(z) ({"colour": 0, "shape": 0} for a red square);
 ``sample_and_label`` labels many samples once, ``pick_concept_z`` and ``concept_picks`` choose
 z's that show a concept, and ``arithmetic_trials`` / ``arithmetic_success`` measure many
-analogies against random baselines. Chapter 7.
+analogies against random baselines. Chapter 9.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .latent import Classifier, Labels
 def concept_vector(zs: torch.Tensor) -> torch.Tensor:
     """The mean of the z's that show one concept (the paper averages three): (..., k, nz) -> (..., nz).
 
-    Chapter 7.
+    Chapter 9.
     """
     if zs.dim() < 2:
         raise ValueError(f"zs must be (k, nz) or (..., k, nz), got {tuple(zs.shape)}")
@@ -30,7 +30,7 @@ def concept_vector(zs: torch.Tensor) -> torch.Tensor:
 def arithmetic(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     """Vector arithmetic a - b + c, e.g. z(smiling woman) - z(neutral woman) + z(neutral man).
 
-    Chapter 7.
+    Chapter 9.
     """
     return a - b + c
 
@@ -40,7 +40,7 @@ def random_like_norm(
 ) -> torch.Tensor:
     """Random directions with the same length as each row of `vectors`: the baseline for a - b.
 
-    Chapter 7.
+    Chapter 9.
     """
     directions = torch.randn(vectors.shape, generator=generator, dtype=vectors.dtype)
     directions = directions.to(vectors.device)
@@ -63,7 +63,7 @@ def sample_and_label(
     """Draw n z ~ N(0, I), draw G(z) and label the images with `classify` (images -> Labels).
 
     Returns (z (n, nz) on the CPU, labels dict of (n,) tensors); deterministic in seed.
-    Chapter 7.
+    Chapter 9.
     """
     device = next(generator.parameters()).device
     z = torch.randn(n, generator.nz, generator=torch.Generator().manual_seed(seed))
@@ -93,7 +93,7 @@ def pick_concept_z(
 ) -> torch.Tensor:
     """Pick k random z's (k, nz) whose images show `concept`, e.g. {'shape': 0, 'colour': 0}.
 
-    Chapter 7.
+    Chapter 9.
     """
     matches = concept_mask(labels, concept).nonzero().flatten()
     if len(matches) < k:
@@ -112,7 +112,7 @@ def concept_picks(
     ``concepts`` maps a name to its factor levels, e.g. {"red square": {"colour": 0,
     "shape": 0}}; one torch.Generator seeded `seed` draws the picks in that order, so the
     same call gives the same picks. Concepts that fewer than k samples show are left out.
-    Chapter 7 (the book's in-browser arithmetic uses the same picks).
+    Chapter 9 (the book's in-browser arithmetic uses the same picks).
     """
     generator = torch.Generator().manual_seed(seed)
     picks = {}
@@ -168,7 +168,7 @@ def arithmetic_trials(
     With first='shape', second='colour': red square - red circle + blue circle = blue square.
     Each trial draws f1 != f2 and g1 != g2 among the analogies whose three source concepts
     have at least k z's; `levels` gives each factor's number of levels.
-    Chapter 7.
+    Chapter 9.
     """
     analogies = _analogies(labels, first, second, levels, k)
     if not analogies:
@@ -194,7 +194,7 @@ def arithmetic_trials(
 def match_rate(labels: Labels, target: Labels) -> float:
     """Fraction of rows whose labels equal the target on every factor the target names.
 
-    Chapter 7.
+    Chapter 9.
     """
     hits = torch.ones_like(next(iter(target.values())), dtype=torch.bool)
     for name, expected in target.items():
@@ -214,7 +214,7 @@ def arithmetic_success(
     'mean of k': the paper's a - b + c on concept vectors; 'single z': the same on the first z
     of each concept; 'random direction': mean c plus a random vector as long as mean a - mean b;
     'random z': a fresh z ~ N(0, I), the chance of drawing the target concept at all.
-    Chapter 7.
+    Chapter 9.
     """
     rng = torch.Generator().manual_seed(seed)
     a, b, c = (concept_vector(zs) for zs in (trials.a, trials.b, trials.c))

@@ -216,7 +216,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
 
 
 def load_discriminator(path: str | Path, device: str | torch.device = "cpu") -> Discriminator:
-    """Return the discriminator stored in a checkpoint, in eval mode, on device. Chapter 9."""
+    """Return the discriminator stored in a checkpoint, in eval mode, on device. Chapter 11."""
     state = load_checkpoint(path)
     _, discriminator = build_models(config_from_checkpoint(state), state["nc"])
     restore_module(discriminator, state.get("discriminator"), path, "discriminator", _REMAKE)

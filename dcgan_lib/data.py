@@ -165,7 +165,7 @@ def try_load_dataset(name: str, **kwargs) -> tuple[Dataset | None, str]:
     (None, one sentence saying what happened and what to do).
 
     Only a dataset that cannot be had (a refused or broken download, missing files) is
-    caught; a bad argument still raises. Chapters 4 and 9 use it in full mode.
+    caught; a bad argument still raises. Chapters 4 and 11 use it in full mode.
     """
     try:
         return load_dataset(name, **kwargs), ""

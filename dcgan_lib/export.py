@@ -1,11 +1,11 @@
 """Generators for the reader's browser: BatchNorm folded away, exported to ONNX.
 
 The rendered book runs the shipped generators in the page itself with onnxruntime-web
-(chapter 7 and the intro page; tools/generator_widget.py exports them during the book
+(chapter 9 and the intro page; tools/generator_widget.py exports them during the book
 build). In eval mode a BatchNorm layer is an affine map per channel, y = a x + b with
 a = gamma / sqrt(running_var + eps) and b = beta - a running_mean, so it can be folded
 into the transposed convolution before it: the exported graph is only ConvTranspose,
-ReLU and Tanh, and computes the same images. Chapter 7.
+ReLU and Tanh, and computes the same images. Chapter 9.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def fold_conv_batchnorm(conv: nn.ConvTranspose2d, norm: nn.BatchNorm2d) -> nn.Co
 def fold_batchnorm(generator: Generator) -> FoldedGenerator:
     """Return an eval-mode copy of G with every BatchNorm folded into the convolution before it.
 
-    The copy gives the same images as ``generator.eval()`` up to float rounding. Chapter 7.
+    The copy gives the same images as ``generator.eval()`` up to float rounding. Chapter 9.
     """
     layers = []
     for block in generator.blocks:
@@ -63,7 +63,7 @@ def fold_batchnorm(generator: Generator) -> FoldedGenerator:
 
 def export_generator_onnx(generator: Generator, path: str | Path) -> Path:
     """Write G (BatchNorm folded, eval mode) as one ONNX file: input "z" (N, nz), output
-    "images" (N, nc, S, S) in [-1, 1], N free. Chapter 7."""
+    "images" (N, nc, S, S) in [-1, 1], N free. Chapter 9."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     folded = fold_batchnorm(generator).cpu().float()  # a copy: the caller's G stays put

@@ -1,7 +1,7 @@
-"""What the networks learned: guided backpropagation and dropped G channels (chapter 8).
+"""What the networks learned: guided backpropagation and dropped G channels (chapter 10).
 
 Tools for the paper's section 6 (Radford, Metz & Chintala, 2015); D as a feature
-extractor (section 5.1, chapter 9) is in probes.py:
+extractor (section 5.1, chapter 11) is in probes.py:
 
 * ``guided_backprop``: the input pattern that excites one of D's feature maps
   (Springenberg et al., 2015), the paper's Figure 5;
@@ -85,7 +85,7 @@ def guided_backprop(
     (Leaky)ReLU backward passes only positive gradients through active units (Springenberg et
     al., 2015); guided=False gives the plain gradient, for comparison. Each image gets the
     gradient of its own strongest unit. The model is left as it was (mode, hooks, weights).
-    Chapter 8.
+    Chapter 10.
     """
     if images.dim() != 4:
         raise ValueError(f"images must have shape (N, C, H, W), got {tuple(images.shape)}")
@@ -111,7 +111,7 @@ def guided_backprop(
 def strongest_channels(model: nn.Module, images: torch.Tensor, block: int, k: int) -> torch.Tensor:
     """Return the k channel indices of `block` with the largest mean activation over images, shape (k,).
 
-    Chapter 8.
+    Chapter 10.
     """
     block = _check_block(model, block, type(model).__name__)
     with torch.no_grad():
@@ -142,7 +142,7 @@ def generate_with_dropped_channels(
     A forward hook zeroes the channels of ``generator.blocks[block]``'s output (the paper's
     "forgetting to draw", section 6.2); the hook is removed afterwards. Dropping no channels
     gives exactly G(z). Runs without gradients, in the generator's current mode.
-    Chapter 8.
+    Chapter 10.
     """
     block = _check_block(generator, block, "the generator")
     if block == len(generator.blocks) - 1:
@@ -171,7 +171,7 @@ def channel_correlations(activations: torch.Tensor, target: torch.Tensor) -> tor
 
     activations (N, C, H, W) are feature maps of N samples, target (N,) a per-sample score
     (e.g. 1 for "the image shows a circle", or the object's area). Constant channels get 0.
-    Chapter 8.
+    Chapter 10.
     """
     if activations.dim() != 4 or target.shape != (activations.shape[0],):
         raise ValueError(
@@ -196,7 +196,7 @@ def mask_correlations(activations: torch.Tensor, masks: torch.Tensor) -> torch.T
     activations (N, C, h, w); masks (N, H, W) in [0, 1], area-averaged down to h x w first. A
     channel that fires where the object is and stays quiet elsewhere scores near 1: the pixel-level
     probe the paper fits with a logistic regression on window bounding boxes (section 6.2).
-    Chapter 8.
+    Chapter 10.
     """
     if activations.dim() != 4 or masks.dim() != 3 or masks.shape[0] != activations.shape[0]:
         raise ValueError(
@@ -211,7 +211,7 @@ def mask_correlations(activations: torch.Tensor, masks: torch.Tensor) -> torch.T
 
 
 def object_fraction(images: torch.Tensor, threshold: float = 0.0) -> torch.Tensor:
-    """Return the fraction of pixels brighter than threshold in any channel, shape (N,). Chapter 8.
+    """Return the fraction of pixels brighter than threshold in any channel, shape (N,). Chapter 10.
 
     For shapes drawn on black (pixel value -1), this is the area the object covers.
     """

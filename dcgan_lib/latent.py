@@ -8,7 +8,7 @@ straight line between two such points cuts through the less likely inside.
 Shapes: a single z is (nz,), a batch (N, nz); paths and grids are returned as (T, nz) so
 that ``G(path)`` draws them in one batch. Labels are dicts factor name -> (N,) long tensor,
 the format of ``predict_factors`` in shapes_classifier.py. Vector arithmetic on z, and
-finding the z's of a concept, are in arithmetic.py. Chapter 7.
+finding the z's of a concept, are in arithmetic.py. Chapter 9.
 """
 
 from __future__ import annotations
@@ -34,14 +34,14 @@ def _fractions(steps: int | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 def lerp(z0: torch.Tensor, z1: torch.Tensor, steps: int | torch.Tensor = 10) -> torch.Tensor:
     """Linear interpolation (1 - t) z0 + t z1 for `steps` t's in [0, 1]; z0, z1 (nz,) -> (T, nz).
 
-    Chapter 7.
+    Chapter 9.
     """
     t = _fractions(steps, z0)[:, None]
     return (1.0 - t) * z0 + t * z1
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int | torch.Tensor = 10) -> torch.Tensor:
-    """Spherical interpolation along the great circle between z0 and z1 (White, 2016). Chapter 7.
+    """Spherical interpolation along the great circle between z0 and z1 (White, 2016). Chapter 9.
 
     slerp(t) = sin((1 - t) w) / sin w * z0 + sin(t w) / sin w * z1, w the angle between them.
     For z0, z1 of equal length every point has that length; lengths that differ are
@@ -60,7 +60,7 @@ def interpolate(
 ) -> torch.Tensor:
     """Interpolate from z0 to z1 with `method` 'lerp' or 'slerp'; (nz,) -> (T, nz), ends included.
 
-    Chapter 7.
+    Chapter 9.
     """
     if method not in INTERPOLATIONS:
         raise ValueError(f"method must be one of {INTERPOLATIONS}, got {method!r}")
@@ -78,7 +78,7 @@ def interpolation_path(
     """A path through K anchors (K, nz), `steps` points per segment, shared ends kept once.
 
     Returns ((K - 1) * (steps - 1) + 1, nz): anchors[k] is row k * (steps - 1).
-    Chapter 7.
+    Chapter 9.
     """
     if anchors.dim() != 2 or len(anchors) < 2:
         raise ValueError(f"anchors must be (K, nz) with K >= 2, got {tuple(anchors.shape)}")
@@ -93,7 +93,7 @@ def interpolation_grid(
 
     Interpolates down the left and right edges, then across each row (bilinear for lerp).
     Returns (rows * cols, nz) in row-major order, ready for ``show_images(G(grid), nrow=cols)``.
-    Chapter 7.
+    Chapter 9.
     """
     if corners.dim() != 2 or len(corners) != 4:
         raise ValueError(
@@ -111,7 +111,7 @@ def interpolation_grid(
 def step_changes(images: torch.Tensor) -> torch.Tensor:
     """Mean absolute pixel change between consecutive images of a path: (T, C, H, W) -> (T - 1,).
 
-    Chapter 7.
+    Chapter 9.
     """
     if len(images) < 2:
         raise ValueError(f"a path needs at least 2 images, got {len(images)}")
@@ -119,7 +119,7 @@ def step_changes(images: torch.Tensor) -> torch.Tensor:
 
 
 def largest_step_share(images: torch.Tensor) -> float:
-    """The largest per-step pixel change as a share of the summed change along the path. Chapter 7.
+    """The largest per-step pixel change as a share of the summed change along the path. Chapter 9.
 
     1 / (T - 1) for a perfectly even walk; near 1 when the image jumps at one step
     (a sharp transition, the sign of a generator that memorised and switches between images).
@@ -129,5 +129,5 @@ def largest_step_share(images: torch.Tensor) -> float:
 
 
 def label_changes(labels: Labels) -> dict[str, int]:
-    """How often each factor's label changes between consecutive points of a path. Chapter 7."""
+    """How often each factor's label changes between consecutive points of a path. Chapter 9."""
     return {name: int((values[1:] != values[:-1]).sum()) for name, values in labels.items()}

@@ -1,4 +1,4 @@
-"""Is G copying its training set? Nearest training images of generated samples (chapter 6).
+"""Is G copying its training set? Nearest training images of generated samples (chapter 7).
 
 The paper (section 6.1) argues that DCGAN does not memorise; the course checks it by
 showing each sample beside its nearest training images, in pixel space or in the feature
@@ -26,7 +26,7 @@ def nearest_neighbours(
     ``space="pixel"`` uses the Euclidean distance between raw pixels in [-1, 1] (shapes must
     match); ``space="feature"`` the distance between the MNIST classifier's 64 features, which
     ignores small shifts and stroke changes that pixels punish.
-    Chapter 6.
+    Chapter 7.
     """
     check_images(samples, "samples")
     check_images(train_images, "train_images", min_count=k)

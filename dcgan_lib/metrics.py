@@ -1,4 +1,4 @@
-"""Sample-based GAN metrics: FID, KID and a classifier score (chapter 6).
+"""Sample-based GAN metrics: FID, KID and a classifier score (chapter 7).
 
 All functions take images in [-1, 1], shape (N, C, H, W) with C = 1 or 3 (the range of G's Tanh).
 
@@ -51,7 +51,7 @@ __all__ = [
 def mnist_split(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (train, test) indices into mnist5k: the classifier's 4,000 training and 1,000 held-out digits.
 
-    Chapter 6.
+    Chapter 7.
     """
     from .data import load_mnist5k
 
@@ -165,7 +165,7 @@ def extract_features(
 ) -> torch.Tensor:
     """Return features of images in [-1, 1] (N, C, H, W) as float64 (N, d) on the CPU, batch by batch.
 
-    Chapter 6.
+    Chapter 7.
     """
     check_images(images)
     module = feature_extractor(extractor, device) if isinstance(extractor, str) else extractor
@@ -242,7 +242,7 @@ def fid_kid(
     Keys: "fid" (lower is better, 0 for identical feature statistics), "kid" (unbiased,
     can dip below 0), "kid_std" (spread over KID's random subsets), "n_real", "n_fake".
     ``extractor`` is "mnist" (offline, 64 classifier features) or "inception" (2048 features).
-    Chapter 6.
+    Chapter 7.
     """
     module = None
     features = []
@@ -273,7 +273,7 @@ def class_probabilities(
 ) -> torch.Tensor:
     """Return the MNIST classifier's p(y | x) for images in [-1, 1], shape (N, 10), on the CPU.
 
-    Chapter 6.
+    Chapter 7.
     """
     classifier = (classifier or load_mnist_classifier()).to(device).eval()
     check_images(images)
@@ -290,7 +290,7 @@ def classifier_score(
     classifier: MnistClassifier | None = None,
     device: str | torch.device = "cpu",
 ) -> dict:
-    """Judge digits in [-1, 1] (N, C, H, W) with the MNIST classifier. Chapters 5 and 6.
+    """Judge digits in [-1, 1] (N, C, H, W) with the MNIST classifier. Chapters 5 and 7.
 
     Returns a dict with "confident_share" (share of images whose top class has probability
     > threshold: quality), "class_histogram" (tensor (10,) share of images per predicted

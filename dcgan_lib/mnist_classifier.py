@@ -37,7 +37,7 @@ def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
 class MnistClassifier(nn.Module):
     """Classify (N, 1, 32, 32) digits in [-1, 1]: 32 -> 16 -> 8 -> 4 pixels, then 64 features, 10 logits.
 
-    Chapter 6.
+    Chapter 7.
     """
 
     num_features = FEATURE_DIM  # torchmetrics reads this instead of probing with a dummy image
@@ -67,7 +67,7 @@ def load_mnist_classifier(
 ) -> MnistClassifier:
     """Return the shipped MNIST classifier (data/mnist_classifier.pt) in eval mode on device.
 
-    Chapter 6.
+    Chapter 7.
     """
     path = Path(path or CLASSIFIER_PATH)
     state = read_shipped_weights(path, "MNIST classifier file", SCRIPT, {"model": None})
@@ -82,7 +82,7 @@ def stratified_split(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Split indices into (train, test) with test_per_class images of every class in test; fixed by seed.
 
-    Why a second split beside features.few_label_split (scikit-learn's, chapter 9): this one
+    Why a second split beside features.few_label_split (scikit-learn's, chapter 11): this one
     chose the 1,000 digits the shipped classifier never saw and every FID of the book is
     measured against (metrics.mnist_split). Drawing them with the other helper would give
     other digits, and so a retrained classifier and new numbers throughout.

@@ -1,4 +1,4 @@
-"""D as a feature extractor: the paper's section 5.1 on the course's data (chapter 9).
+"""D as a feature extractor: the paper's section 5.1 on the course's data (chapter 11).
 
 ``discriminator_features`` max-pools each of D's layers to a 4x4 grid and concatenates them;
 ``linear_svm_accuracy`` fits a linear L2-SVM on a few labels per class (``few_label_split``);
@@ -20,7 +20,7 @@ def discriminator_features(
 
     Every block's feature map is max-pooled to a grid x grid map, flattened, and the blocks are
     concatenated: the paper's recipe, section 5.1. Runs in eval mode without gradients.
-    Chapter 9.
+    Chapter 11.
     """
     if images.dim() != 4:
         raise ValueError(f"images must have shape (N, C, H, W), got {tuple(images.shape)}")
@@ -47,7 +47,7 @@ def few_label_split(
     """Return sorted (train_index, test_index): a stratified test set of test_size examples, fixed by
     test_seed, and per_class labelled training examples of each class drawn (by seed) from the rest.
 
-    Chapter 9. mnist_classifier.stratified_split is the other split helper: it fixes the
+    Chapter 11. mnist_classifier.stratified_split is the other split helper: it fixes the
     held-out digits of the shipped classifier, so it cannot be replaced by this one.
     """
     from sklearn.model_selection import train_test_split
@@ -78,7 +78,7 @@ def linear_svm_accuracy(
 ) -> float:
     """Fit a linear L2-SVM (squared hinge loss) on standardised features; return test accuracy in [0, 1].
 
-    Chapter 9.
+    Chapter 11.
     """
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -105,7 +105,7 @@ def kmeans_features(fit_images: torch.Tensor, images: torch.Tensor, centroids: i
     with MiniBatchKMeans; every patch of images (taken every stride pixels) is encoded with the
     triangle rule max(0, mean distance - distance to centroid k), and the codes are averaged
     over a grid x grid split of the image.
-    Chapter 9.
+    Chapter 11.
     """
     from sklearn.cluster import MiniBatchKMeans
 

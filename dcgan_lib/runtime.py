@@ -1,7 +1,7 @@
 """Where a run executes: the device, seeding, mixed precision, and stopping cleanly on a signal.
 
 Small helpers the training loop and the chapters call, so that the training step itself
-reads as the paper's recipe. Chapter 5 explains precision and devices.
+reads as the paper's recipe. Chapter 6 explains precision and devices.
 """
 
 from __future__ import annotations

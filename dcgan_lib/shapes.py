@@ -1,5 +1,5 @@
 """Drawing the synthetic-shapes images: a square, circle or triangle in one of four colours,
-three sizes and 3x3 positions, on black. The factors are known, which chapters 7 and 8 use
+three sizes and 3x3 positions, on black. The factors are known, which chapters 9 and 10 use
 to measure what a generator's latent space and channels encode. data.SyntheticShapes draws
 a dataset of them.
 """

@@ -1,7 +1,7 @@
 """Reading synthetic-shapes images: a CNN for their factors, and a pixel test for one clean shape.
 
 The factors of synthetic-shapes are known, so a classifier trained on real shapes tells us
-what a generated image shows. Chapter 7 uses it to measure what a walk in z-space changes
+what a generated image shows. Chapter 9 uses it to measure what a walk in z-space changes
 and whether vector arithmetic lands on the intended concept. One shared convolutional
 trunk, one linear head per factor. data/train_factor_classifier.py trains the shipped
 weights in data/shapes_factor_classifier.pt (test accuracy in data/README.md).
@@ -38,7 +38,7 @@ LEVEL_NAMES = {
 class FactorClassifier(nn.Module):
     """Images (N, 3, 32, 32) in [-1, 1] -> dict factor -> logits (N, levels of that factor).
 
-    Chapter 7.
+    Chapter 9.
     """
 
     def __init__(self, width: int = 16, image_size: int = 32):
@@ -92,7 +92,7 @@ def save_factor_classifier(
 def load_factor_classifier(
     path: str | Path | None = None, device: str | torch.device = "cpu"
 ) -> FactorClassifier:
-    """Return the shipped (or given) factor classifier in eval mode on device. Chapter 7."""
+    """Return the shipped (or given) factor classifier in eval mode on device. Chapter 9."""
     path = Path(path or CLASSIFIER_PATH)
     required = {"format": CLASSIFIER_FORMAT, "width": None, "image_size": None, "state_dict": None}
     kind = f"factor classifier (format {CLASSIFIER_FORMAT})"
@@ -118,7 +118,7 @@ def factor_probabilities(
 ) -> dict[str, torch.Tensor]:
     """Return factor -> probabilities (N, levels) for images (N, 3, 32, 32) in [-1, 1].
 
-    Chapter 7.
+    Chapter 9.
     """
     model = classifier or _default_classifier(images.device)
     was_training = model.training
@@ -131,7 +131,7 @@ def factor_probabilities(
 def predict_factors(
     images: torch.Tensor, classifier: FactorClassifier | None = None, min_confidence: float = 0.0
 ) -> dict[str, torch.Tensor]:
-    """Return factor -> predicted level (N,) long, for images (N, 3, 32, 32) in [-1, 1]. Chapter 7.
+    """Return factor -> predicted level (N,) long, for images (N, 3, 32, 32) in [-1, 1]. Chapter 9.
 
     Predictions whose probability is below `min_confidence` are set to -1 (unsure), so
     that concept search can keep only images the classifier reads clearly.
@@ -150,7 +150,7 @@ def factor_accuracy(
 ) -> dict[str, float]:
     """Accuracy per factor against true labels (N, 5) in FACTOR_NAMES order (SyntheticShapes.labels).
 
-    Chapter 7.
+    Chapter 9.
     """
     predictions = predict_factors(images, classifier)
     return {
@@ -160,7 +160,7 @@ def factor_accuracy(
 
 
 def parse_concept(text: str) -> dict[str, int]:
-    """Turn words into factor levels: 'red square' -> {'colour': 0, 'shape': 0}. Chapter 7."""
+    """Turn words into factor levels: 'red square' -> {'colour': 0, 'shape': 0}. Chapter 9."""
     concept = {}
     for word in text.lower().split():
         owners = [name for name, levels in LEVEL_NAMES.items() if word in levels]
@@ -174,7 +174,7 @@ def parse_concept(text: str) -> dict[str, int]:
 def describe(labels: dict[str, torch.Tensor], index: int, factors=("colour", "shape")) -> str:
     """Words for one labelled image, e.g. 'red square' ('?' where the label is -1, unsure).
 
-    Chapter 7.
+    Chapter 9.
     """
     words = []
     for name in factors:
@@ -202,7 +202,7 @@ def clean_shape_mask(
     have the hue of the same palette colour (compared after dividing by the brightest channel,
     so that dim antialiased edges keep their hue); and the background away from the blob is
     dark (mean brightness below `dark_background`). Real synthetic-shapes images all pass.
-    Chapter 6.
+    Chapter 7.
     """
     pixels = images.detach().float().cpu().add(1).div(2).clamp(0, 1)
     brightness = pixels.amax(dim=1)  # (N, H, W)

@@ -429,7 +429,7 @@ widget.busy.then(() => {
 });
 """
 
-WIDGET_PAGES = {"intro": "mnist5k-32", "chapters/07_latent_space": "shapes-32"}
+WIDGET_PAGES = {"intro": "mnist5k-32", "chapters/09_latent_space": "shapes-32"}
 
 
 def open_widget_page(browser, url: str) -> list[dict]:
@@ -466,7 +466,7 @@ def test_the_widget_draws_what_the_python_generator_draws(server, browser, docum
 
 def test_the_walk_slider_and_the_arithmetic_draw(server, browser):
     base, _ = server
-    widgets = open_widget_page(browser, base + "chapters/07_latent_space.html")
+    widgets = open_widget_page(browser, base + "chapters/09_latent_space.html")
     shapes = next(i for i, w in enumerate(widgets) if w["model"] == "shapes-32")
     assert {"samples", "walk", "arithmetic"} <= set(widgets[shapes]["modes"])
     moved = browser.execute_async_script(
@@ -503,7 +503,7 @@ def test_without_webassembly_the_widget_says_so_and_the_figures_stay(server, bro
         "Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.WebAssembly;"}
     )
     try:
-        widgets = open_widget_page(browser, base + "chapters/07_latent_space.html")
+        widgets = open_widget_page(browser, base + "chapters/09_latent_space.html")
         figures = browser.execute_script("return document.querySelectorAll('img').length")
     finally:
         browser.execute_cdp_cmd(
@@ -515,7 +515,7 @@ def test_without_webassembly_the_widget_says_so_and_the_figures_stay(server, bro
 
 
 def test_from_a_file_the_widget_says_to_serve_the_folder(browser):
-    widgets = open_widget_page(browser, (HTML / "chapters" / "07_latent_space.html").as_uri())
+    widgets = open_widget_page(browser, (HTML / "chapters" / "09_latent_space.html").as_uri())
     assert widgets and all("python -m http.server" in w["message"] for w in widgets)
 
 

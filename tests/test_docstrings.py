@@ -40,7 +40,7 @@ def test_every_public_docstring_names_its_chapter():
 
 def test_a_docstring_without_a_chapter_is_reported():
     def with_chapter():
-        """Do something. Chapters 5 and 6."""
+        """Do something. Chapters 5 and 7."""
 
     def without_chapter():
         """Do something (see chapter five)."""

@@ -68,7 +68,7 @@ def chapter_cells(chapter: str, *starts: str) -> list[str]:
     "chapter, starts",
     [
         ("04_data", ("def can_load", "# MNIST and Fashion-MNIST", "# CIFAR-10", "# CelebA")),
-        ("09_discriminator_features", ("CIFAR_CHECKPOINT = None",)),
+        ("11_discriminator_features", ("CIFAR_CHECKPOINT = None",)),
     ],
 )
 def test_full_mode_on_colab_carries_on_when_downloads_fail(

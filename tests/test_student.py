@@ -131,7 +131,7 @@ STUDENT_WORK = {
                               ("my_discriminator", "check_my_discriminator")],
     "05_training": [("my_losses", "check_my_losses"),
                     ("my_training_loop", "loop_matches_library")],
-    "09_discriminator_features": [("my_features", "check_my_features")],
+    "11_discriminator_features": [("my_features", "check_my_features")],
 }  # fmt: skip
 
 

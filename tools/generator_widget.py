@@ -6,7 +6,7 @@ After an HTML build this writes _build/html/_static/dcgan-widget/:
   on a page without a ``<div class="dcgan-widget" ...>``);
 * ``models/NAME.onnx``: each shipped generator with BatchNorm folded, in eval mode
   (dcgan_lib.export), and ``models/NAME.json`` with its nz, nc and image size;
-* ``models/shapes-32.concepts.json``: the concept vectors of chapter 7 (the same samples,
+* ``models/shapes-32.concepts.json``: the concept vectors of chapter 9 (the same samples,
   classifier and seeds as the chapter in quick mode) for every colour and shape;
 * ``ort/``: onnxruntime-web's WebAssembly build, from widget/node_modules (``npm ci
   --prefix widget``, which ``make book`` runs). Nothing is fetched from a CDN.
@@ -26,7 +26,7 @@ ORT_DIST = WIDGET / "node_modules" / "onnxruntime-web" / "dist"
 # what ort.wasm.min.js loads: the WebAssembly runtime and its JavaScript glue
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 GENERATORS = ("mnist5k-32", "shapes-32")
-# chapter 7: concepts read with confidence 0.9 on 1,500 samples (20,000 in full mode), seed 0,
+# chapter 9: concepts read with confidence 0.9 on 1,500 samples (20,000 in full mode), seed 0,
 # k = 3 z's per concept picked with seed 5; its a - b + c example comes first, in its order
 CONCEPT_SAMPLES, CONCEPT_SAMPLES_FULL, CONCEPT_SEED, CONCEPT_K, PICK_SEED = 1500, 20000, 0, 3, 5
 EXAMPLE = ("red square", "red circle", "blue circle")
@@ -69,7 +69,7 @@ def export_models(target: Path) -> None:
 
 
 def concept_vectors() -> dict:
-    """Chapter 7's concept vectors (mean of k z's) for every colour-and-shape the G draws,
+    """Chapter 9's concept vectors (mean of k z's) for every colour-and-shape the G draws,
     from as many samples as the chapter draws in the mode the book is built in."""
     import torch
 

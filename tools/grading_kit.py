@@ -3,7 +3,7 @@
 `make grading-kit` runs this. It writes an nbgrader course folder (default
 _build/grading-kit) whose source/dcgan/ holds the chapters with the folded end-of-chapter
 solutions (cells tagged "solution") removed, keeping the exercises marked the nbgrader way
-(chapter 3's networks, chapter 5's losses and loop, chapter 9's feature extractor), and runs
+(chapter 3's networks, chapter 5's losses and loop, chapter 11's feature extractor), and runs
 ``nbgrader generate_assignment``: release/dcgan/ is what students get. A teacher then
 collects submissions into submitted/<student>/dcgan/ and runs, from the course folder,
 

@@ -3,7 +3,7 @@
  *
  * Markup: <div class="dcgan-widget" data-model="shapes-32" data-modes="samples walk arithmetic">
  * Modes: "samples" (a grid from new random z), "walk" (lerp or slerp between two samples, with a
- * slider) and "arithmetic" (a - b + c on the concept vectors chapter 7 computes; shapes only).
+ * slider) and "arithmetic" (a - b + c on the concept vectors chapter 9 computes; shapes only).
  * Noise comes from a seeded generator (mulberry32 + Box-Muller), so a seed names a sample.
  * window.dcganWidgets lists the widgets; tests read each one's lastZ and its canvases.
  */
@@ -245,7 +245,7 @@
 
     async build_arithmetic() {
       const concepts = await fetchJson(BASE + "models/" + this.name + ".concepts.json");
-      const box = this.panel("Vector arithmetic on concept vectors (chapter 7)");
+      const box = this.panel("Vector arithmetic on concept vectors (chapter 9)");
       const names = Object.keys(concepts.vectors);
       const picks = concepts.example.map(name => {
         const select = element("select", {});

@@ -1,6 +1,6 @@
 """check_feature_extractor: a student's version of the paper's D features (section 5.1).
 
-Chapter 9 (the discriminator as a feature extractor) runs it on the extractor students write.
+Chapter 11 (the discriminator as a feature extractor) runs it on the extractor students write.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _call(fn: Callable, discriminator, images: torch.Tensor, check: str):
 
 
 def check_feature_extractor(fn: Callable, grid: int = 4) -> CheckReport:
-    """Check ``fn(discriminator, images) -> (N, F)`` against discriminator_features. Chapter 9.
+    """Check ``fn(discriminator, images) -> (N, F)`` against discriminator_features. Chapter 11.
 
     On a small D (three blocks of 8, 16 and 32 channels, 32x32 digits), in training mode and
     once in eval mode: the shape (N, grid^2 times the sum of the block channels), the values

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import os
 import platform
 import statistics
@@ -26,7 +27,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ..config import TrainConfig
-from ..data import InMemoryImages, load_dataset
+from ..data import DATA_DIR, InMemoryImages, load_dataset
 from ..runtime import pick_device
 from .flops import count_step_flops, device_peak_flops
 from .runners import build_runner
@@ -235,6 +236,21 @@ def bench_meta(device, peak, flops, steps, repeats, warmup, workers, width) -> d
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "train_step_gflop_per_image": {str(k): v / 1e9 for k, v in flops.items()},
     }
+
+
+def load_bench_report(name: str) -> dict:
+    """The report bench/NAME.json of the repository (a gpu-check or bench run). Chapter 6.
+
+    gpu-check reports hold the bench under "bench"; a bench run's JSON is the bench itself.
+    """
+    path = DATA_DIR.parent / "bench" / f"{name}.json"
+    if not path.exists():
+        available = sorted(p.stem for p in path.parent.glob("*.json"))
+        raise FileNotFoundError(
+            f"no benchmark report {path}; the repository's bench/ holds: "
+            f"{', '.join(available) or 'none'} (clone the repository to read them)"
+        )
+    return json.loads(path.read_text())
 
 
 def format_table(result: dict) -> str:

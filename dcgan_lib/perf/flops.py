@@ -30,7 +30,7 @@ def count_step_flops(config: TrainConfig, nc: int = 1, batch: int = 4) -> float:
 
     Counted with FlopCounterMode over one real train_step of an eager fp32 model on the CPU
     at a small batch, then scaled: every counted operation is linear in the batch size.
-    BatchNorm, activations and Adam are not counted. Chapter 5.
+    BatchNorm, activations and Adam are not counted. Chapter 6.
     """
     from torch.utils.flop_counter import FlopCounterMode
 
