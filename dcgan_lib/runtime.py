@@ -66,7 +66,7 @@ def check_precision(device: torch.device, precision: str) -> None:
         raise ConfigError(
             f"precision={precision!r} needs a CUDA GPU (device is {device.type}); use fp32"
         )
-    if precision == "bf16" and not torch.cuda.is_bf16_supported():
+    if precision == "bf16" and not torch.cuda.is_bf16_supported(including_emulation=False):
         raise ConfigError(
             f"this GPU ({torch.cuda.get_device_name(device)}) has no bf16; "
             f"use precision fp16 (with loss scaling) or fp32"
@@ -79,7 +79,9 @@ def fast_precision(device: torch.device) -> str:
     if device.type != "cuda":
         return "fp32"
     fast_bf16 = torch.cuda.get_device_capability(device) >= (8, 0)
-    return "bf16" if fast_bf16 and torch.cuda.is_bf16_supported() else "fp16"
+    return (
+        "bf16" if fast_bf16 and torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
+    )
 
 
 def settle_speed_settings(config, device: torch.device, saved: dict | None = None):

@@ -15,7 +15,7 @@ def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.T
 
 
 def show_images(
-    images: torch.Tensor, nrow: int = 8, title: str | None = None, ax=None, size: float = 4.0
+    images: torch.Tensor, nrow: int = 8, title: str | None = None, ax=None, size: float = 5.0
 ):
     """Show a grid of images in [-1, 1] (N, C, H, W) without axes; return the Axes. Chapter 4."""
     if ax is None:

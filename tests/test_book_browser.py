@@ -15,8 +15,10 @@ it, only when Chromium is absent (`make test` installs it when run as root).
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
+import io
 import os
 import re
 import shutil
@@ -29,8 +31,9 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 import yaml
+from PIL import Image
 
-from conftest import ROOT, toc_pages
+from conftest import ROOT, load_tool, toc_pages
 
 BOOK_ROOT = Path(os.environ.get("DCGAN_BOOK_ROOT", ROOT)).resolve()
 HTML = BOOK_ROOT / "_build" / "html"
@@ -200,6 +203,8 @@ const wideCode = Array.from(document.querySelectorAll("div.cell_input")).filter(
     cell => [cell, ...cell.querySelectorAll(".highlight, pre")].some(
         node => node.scrollWidth > node.clientWidth + 1))
     .map(cell => (cell.querySelector("pre") || cell).textContent.slice(0, 60));
+// the width each image is drawn at (folded ones unfolded), against its own width in pixels
+const drawn = Array.from(document.images).map(image => image.getBoundingClientRect().width);
 folded.forEach(details => details.open = false);
 prose.querySelectorAll("pre, code, script, style, .highlight, textarea").forEach(node => node.remove());
 return {
@@ -208,8 +213,10 @@ return {
   typeset: document.querySelectorAll("mjx-container").length,
   mathErrors: Array.from(document.querySelectorAll("mjx-merror")).map(node => node.textContent),
   rawMath: (prose.innerText.match(/\\$\\$|\\\\\\(|\\\\\\[/g) || []).length,
-  images: Array.from(document.images).map(image => ({src: image.currentSrc || image.src,
-                                                    ok: image.complete && image.naturalWidth > 0})),
+  images: Array.from(document.images).map((image, i) => ({src: image.currentSrc || image.src,
+                                                         ok: image.complete && image.naturalWidth > 0,
+                                                         drawnWidth: drawn[i],
+                                                         naturalWidth: image.naturalWidth})),
   links: Array.from(document.querySelectorAll("a[href]")).map(link => link.href),
   colabBadges: Array.from(document.querySelectorAll("a")).filter(
       link => link.querySelector("img[alt='Open in Colab']")).map(link => link.href),
@@ -318,7 +325,7 @@ def test_chapters_show_the_figures_their_cells_draw(pages):
     # a kernel on a non-inline matplotlib backend (e.g. MPLBACKEND=Agg inherited from the
     # environment) executes fine but leaves every figure out of the book
     for document, facts in each_page(pages):
-        if not re.match(r"chapters/(0[1-9])_", document):
+        if not re.match(r"chapters/(0[1-9]|1[0-9])_", document):
             continue  # the preface draws nothing; back matter has no code
         figures = [
             image["src"]
@@ -326,6 +333,36 @@ def test_chapters_show_the_figures_their_cells_draw(pages):
             if "/_images/" in image["src"] and "colab-badge" not in image["src"]
         ]
         assert figures, f"{document}: no figure from the notebook's outputs is on the page"
+
+
+MIN_TILE_PX = 40  # issue 13: each image of a grid at no less than about 40 pixels
+grid_sizes = load_tool("grid_sizes")
+
+
+def image_file(src: str, base: str) -> Image.Image | None:
+    """The picture behind an <img> src: a file of the built book, or an inline data URI."""
+    if src.startswith("data:image/"):
+        return Image.open(io.BytesIO(base64.b64decode(src.split("base64,", 1)[1])))
+    if src.startswith(base) and src.endswith(".png"):
+        return Image.open(HTML / src[len(base) :])
+    return None
+
+
+def test_image_grids_show_each_image_at_40_pixels_or_more(pages, server):
+    base, _ = server
+    small, grids = [], 0
+    for document, facts in each_page(pages):
+        for image in facts["images"]:
+            picture = image_file(image["src"], base)
+            if picture is None or not image["naturalWidth"] or not image["drawnWidth"]:
+                continue
+            scale = image["drawnWidth"] / image["naturalWidth"]
+            for width in grid_sizes.tile_widths(picture):
+                grids += 1
+                if width * scale < MIN_TILE_PX:
+                    small.append(f"{document}: {image['src'][-30:]} {width * scale:.0f} px")
+    assert grids >= 10, f"only {grids} rows of image grids found: is the detector broken?"
+    assert small == [], "grids whose images are drawn under 40 pixels:\n" + "\n".join(small)
 
 
 def anchors_of(html_file: Path) -> set[str]:

@@ -1,11 +1,13 @@
 import base64
 import io
 
+import matplotlib.pyplot as plt
 import pytest
 import torch
 from PIL import Image
 
-from dcgan_lib.viz import animated_gif_html, image_grid, smooth
+from conftest import load_tool
+from dcgan_lib.viz import animated_gif_html, image_grid, show_images, smooth
 
 
 def test_image_grid_maps_unit_range_to_0_1_with_padding():
@@ -33,3 +35,27 @@ def test_animated_gif_holds_every_frame(tmp_path):
 def test_animation_without_frames_is_refused():
     with pytest.raises(ValueError, match="no frames"):
         animated_gif_html([])
+
+
+def _figure_png(fig) -> Image.Image:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+def test_grid_sizes_measures_the_tiles_of_a_sample_grid_and_ignores_plots():
+    grid_sizes = load_tool("grid_sizes")
+    images = torch.full((16, 1, 32, 32), -1.0)
+    images[:, :, 8:24, 14:18] = 1.0  # a white stroke on black, like a digit
+    fig, ax = plt.subplots(figsize=(6, 2))
+    show_images(images, nrow=8, ax=ax)
+    fig.canvas.draw()
+    expected = ax.get_window_extent().width * 32 / (8 * 34 + 2)  # 2-pixel padding
+    widths = grid_sizes.tile_widths(_figure_png(fig))
+    assert len(widths) == 2 and all(abs(w - expected) <= 2 for w in widths)
+    fig, ax = plt.subplots(figsize=(6, 2))
+    ax.plot(range(10))
+    ax.bar(range(10), range(10), color="black")
+    ax.set_title("a title with letters 0123456789")
+    assert grid_sizes.tile_widths(_figure_png(fig)) == []

@@ -74,7 +74,7 @@ def device_facts(device: torch.device) -> dict:
     facts = {"device": device_description(device), "torch": torch.__version__}
     if device.type == "cuda":
         facts["capability"] = ".".join(map(str, torch.cuda.get_device_capability(device)))
-        facts["bf16_supported"] = torch.cuda.is_bf16_supported()
+        facts["bf16_supported"] = torch.cuda.is_bf16_supported(including_emulation=False)
     peak = device_peak_flops(device)
     facts["peak_tflops"] = peak / 1e12 if peak else None
     return facts
