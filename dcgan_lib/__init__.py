@@ -56,7 +56,18 @@ from .latent import (
     slerp,
     step_changes,
 )
-from .losses import discriminator_loss, generator_loss
+from .losses import (
+    LOSSES,
+    discriminator_loss,
+    generator_loss,
+    gradient_penalty,
+    hinge_discriminator_loss,
+    hinge_generator_loss,
+    pick_losses,
+    smoothed_discriminator_loss,
+    wasserstein_critic_loss,
+    wasserstein_generator_loss,
+)
 from .memorisation import nearest_neighbours
 from .metrics import (
     MnistClassifier,
@@ -106,9 +117,11 @@ from .theory import (
 from .toy import (
     ToyDiscriminator,
     ToyGenerator,
+    compare_on_ring,
     fit_discriminator,
     fraction_near_modes,
     gaussian_1d,
+    load_ring_comparison,
     modes_covered,
     ring_centres,
     ring_of_gaussians,

@@ -42,7 +42,9 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
                 help=f"{f.metadata['help']} (default: {'auto' if default is None else default})",
             )
         else:
-            kind = {"int": int, "float": float, "str": str}.get(str(f.type), type(default))
+            kind = {"int": int, "float": float, "float | None": float, "str": str}.get(
+                str(f.type), type(default)
+            )
             parser.add_argument(
                 flag,
                 type=kind,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from .augment import AUGMENTATIONS, parse_policy
 from .data import DATASET_NAMES
 from .errors import ConfigError
+from .losses import LOSSES
 from .models import SUPPORTED_SIZES
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -70,6 +71,22 @@ class TrainConfig:
         "decay of a moving average of G's weights that samples and exports use "
         "(paper: 0, none; e.g. 0.999)",
     )
+    # after DCGAN (chapter 8); the defaults are the paper's recipe
+    loss: str = param(
+        "bce",
+        "bce (paper: Goodfellow et al., 2014), hinge (SN-GAN) or wgan-gp "
+        "(Gulrajani et al., 2017; one critic step per G step here)",
+    )
+    label_smoothing: float = param(
+        0.0, "one-sided label smoothing: D's real target is 1 - this (paper: 0; Salimans: 0.1)"
+    )
+    spectral_norm: bool = param(
+        False, "spectral normalisation of each conv in D (paper: off; Miyato et al., 2018)"
+    )
+    d_lr: float | None = param(
+        None, "D's Adam learning rate, None: lr (paper); TTUR (Heusel et al., 2017): e.g. 4e-4"
+    )
+    gp_weight: float = param(10.0, "weight of WGAN-GP's gradient penalty: its paper, eq. 3")
     steps: int = param(1000, "optimisation steps, each one D and one G update")
     seed: int = param(0, "seeds weights, noise and data order")
     precision: str = param(
@@ -145,6 +162,23 @@ def _number_problems(config: TrainConfig) -> list[str]:
             f"{_flag('ema')} must be in [0, 1), got {config.ema!r}; 0 turns the average off, "
             f"0.999 is a common choice"
         )
+    d_lr = config.d_lr
+    if d_lr is not None and (
+        not isinstance(d_lr, (int, float)) or not math.isfinite(d_lr) or d_lr <= 0
+    ):
+        problems.append(
+            f"{_flag('d_lr')} must be None (the same as lr) or a finite number above 0, "
+            f"got {d_lr!r}; TTUR uses e.g. 4e-4"
+        )
+    if (
+        isinstance(config.gp_weight, bool)
+        or not isinstance(config.gp_weight, (int, float))
+        or not config.gp_weight > 0
+    ):
+        problems.append(
+            f"{_flag('gp_weight')} must be a number above 0, got {config.gp_weight!r}; "
+            f"WGAN-GP's paper uses 10"
+        )
     if not isinstance(config.leaky_slope, (int, float)) or not 0 <= config.leaky_slope < 1:
         problems.append(
             f"{_flag('leaky_slope')} must be in [0, 1), got {config.leaky_slope!r}; "
@@ -169,6 +203,7 @@ def _choice_problems(config: TrainConfig) -> list[str]:
             problems.append(
                 f"{_flag(name)} must be one of {', '.join(choices)}, got {getattr(config, name)!r}"
             )
+    problems += _loss_problems(config)
     device = str(config.device)
     if device not in DEVICES and not (device.startswith("cuda:") and device[5:].isdigit()):
         problems.append(
@@ -192,6 +227,28 @@ def _choice_problems(config: TrainConfig) -> list[str]:
             f"{', '.join(DATASET_NAMES)}"
         )
     return problems
+
+
+def _loss_problems(config: TrainConfig) -> list[str]:
+    if config.loss not in LOSSES:
+        return [f"{_flag('loss')} must be one of {', '.join(LOSSES)}, got {config.loss!r}"]
+    smoothing = config.label_smoothing
+    if not isinstance(smoothing, (int, float)) or not 0 <= smoothing < 0.5:
+        return [
+            f"{_flag('label_smoothing')} must be in [0, 0.5), got {smoothing!r}; "
+            f"0 is the paper's recipe, Salimans et al. (2016) use 0.1"
+        ]
+    if smoothing and config.loss != "bce":
+        return [
+            f"{_flag('label_smoothing')} smooths BCE's real target, but loss={config.loss!r} "
+            f"has no target; use loss='bce' or label_smoothing=0"
+        ]
+    if config.loss == "wgan-gp" and config.batch_norm in ("both", "D"):
+        return [
+            f"loss='wgan-gp' penalises each image's own gradient, which BatchNorm in D mixes "
+            f"across the batch; give {_flag('batch_norm')} 'G' (or 'none')"
+        ]
+    return []
 
 
 def config_problems(config: TrainConfig) -> list[str]:

@@ -9,6 +9,9 @@ The paper's architecture guidelines, each visible below:
 * BatchNorm in both networks, except G's output layer and D's input layer;
 * ReLU in G with Tanh at the output, LeakyReLU(0.2) in D.
 
+One switch that is not the paper's: ``spectral_norm=True`` divides each of D's convolution
+weights by its largest singular value (Miyato et al., 2018; chapter 8).
+
 D returns a raw logit; the loss applies the sigmoid (BCE-with-logits), which is the
 numerically stable form of the paper's sigmoid output.
 """
@@ -129,7 +132,12 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Map images (N, nc, S, S) to one real/fake logit per image, shape (N,). Chapter 3."""
+    """Map images (N, nc, S, S) to one real/fake logit per image, shape (N,). Chapter 3.
+
+    spectral_norm=True (not the paper's; chapter 8) reparametrises every convolution's
+    weight as W / sigma(W), sigma its largest singular value estimated by one power
+    iteration per forward pass in training mode, so that each layer is at most 1-Lipschitz.
+    """
 
     def __init__(
         self,
@@ -139,6 +147,7 @@ class Discriminator(nn.Module):
         batch_norm: bool = True,
         leaky_slope: float = 0.2,
         init_std: float = 0.02,
+        spectral_norm: bool = False,
     ):
         super().__init__()
         stages = resampling_stages(image_size)
@@ -161,6 +170,9 @@ class Discriminator(nn.Module):
         # a single 4x4 convolution to one logit replaces the paper's flatten + sigmoid
         self.head = nn.Conv2d(channels, 1, 4, 1, 0)
         self.apply(lambda m: init_weights(m, init_std))
+        if spectral_norm:
+            for conv in [m for m in self.modules() if isinstance(m, nn.Conv2d)]:
+                nn.utils.parametrizations.spectral_norm(conv)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Return logits of shape (N,); sigmoid(logit) is D's probability that the image is real."""
@@ -204,6 +216,7 @@ def build_models(config: TrainConfig, nc: int) -> tuple[Generator, Discriminator
         batch_norm=config.batch_norm in ("both", "D"),
         leaky_slope=config.leaky_slope,
         init_std=config.init_std,
+        spectral_norm=config.spectral_norm,
     )
     return generator, discriminator
 

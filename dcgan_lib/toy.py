@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from .losses import discriminator_loss, generator_loss
+from .losses import discriminator_loss, gradient_penalty, pick_losses
 from .models import frozen
 
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
@@ -98,10 +99,15 @@ class ToyDiscriminator(nn.Module):
     Chapter 1.
     """
 
-    def __init__(self, data_dim: int = 2, hidden: int = 64, depth: int = 2):
+    def __init__(
+        self, data_dim: int = 2, hidden: int = 64, depth: int = 2, spectral_norm: bool = False
+    ):
         super().__init__()
         self.data_dim = data_dim
         self.net = _mlp(data_dim, 1, hidden, depth, lambda: nn.LeakyReLU(0.2))
+        if spectral_norm:  # chapter 8: each layer at most 1-Lipschitz (Miyato et al., 2018)
+            for layer in [m for m in self.net if isinstance(m, nn.Linear)]:
+                nn.utils.parametrizations.spectral_norm(layer)
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         """Return logits, shape (N,); sigmoid(logit) is D's probability that a point is real."""
@@ -137,18 +143,21 @@ class ToyGANResult:
         return self.generator(z)
 
 
-def _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, saturating):
+def _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, losses, gp_weight):
+    d_loss_fn, g_loss_fn = losses
     z = torch.randn(batch_size, nz, generator=rng)
     fake = G(z)
     # detach: the D step must not update G
     real_logits, fake_logits = D(real), D(fake.detach())
-    loss_D = discriminator_loss(real_logits, fake_logits)
+    loss_D = d_loss_fn(real_logits, fake_logits)
+    if gp_weight:  # WGAN-GP (chapter 8): the critic's slope held near 1
+        loss_D = loss_D + gp_weight * gradient_penalty(D, real, fake, rng)
     opt_D.zero_grad(set_to_none=True)
     loss_D.backward()
     opt_D.step()
     with frozen(D):  # no D weight gradients in the G step (models.frozen)
         fake_logits_G = D(fake)
-    loss_G = generator_loss(fake_logits_G, saturating)
+    loss_G = g_loss_fn(fake_logits_G)
     opt_G.zero_grad(set_to_none=True)
     loss_G.backward()
     opt_G.step()
@@ -164,25 +173,32 @@ def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64
                   depth: int = 2, steps: int = 2000, batch_size: int = 256, lr: float = 1e-3,
                   betas: tuple[float, float] = (0.5, 0.999), snapshot_every: int = 100,
                   n_snapshot: int = 1000, saturating: bool = False, lr_d: float | None = None,
-                  seed: int = 0) -> ToyGANResult:  # fmt: skip
+                  seed: int = 0, loss: str = "bce", label_smoothing: float = 0.0,
+                  spectral_norm: bool = False, gp_weight: float = 10.0) -> ToyGANResult:  # fmt: skip
     """Train a toy GAN on points drawn by `sampler(n, generator)` (shape (n, data_dim)). Chapter 1.
 
     One step: one Adam step on D (BCE on a real and a fake batch), then one on G with the
     non-saturating loss (or the minimax one if saturating=True). D learns with lr_d
     (default: lr, as in the paper). Deterministic given seed.
+    Chapter 8's fixes, the same as TrainConfig's: loss "hinge" or "wgan-gp" (with its
+    gradient penalty times gp_weight, one critic step per G step), label_smoothing (D's
+    real target 1 - label_smoothing), spectral_norm on D's layers, and lr_d for TTUR.
     """
     if steps < 0 or batch_size < 1 or snapshot_every < 1:
         raise ValueError(
             f"need steps >= 0, batch_size >= 1, snapshot_every >= 1; got "
             f"steps={steps}, batch_size={batch_size}, snapshot_every={snapshot_every}"
         )
+    losses = pick_losses(loss, label_smoothing, saturating)
     torch.manual_seed(seed)
-    G, D = ToyGenerator(nz, data_dim, hidden, depth), ToyDiscriminator(data_dim, hidden, depth)
+    G = ToyGenerator(nz, data_dim, hidden, depth)
+    D = ToyDiscriminator(data_dim, hidden, depth, spectral_norm)
     opt_G = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
     opt_D = torch.optim.Adam(D.parameters(), lr=lr if lr_d is None else lr_d, betas=betas)
     rng = torch.Generator().manual_seed(seed + 1)
     fixed_z = torch.randn(n_snapshot, nz, generator=torch.Generator().manual_seed(seed + 2))
     result = ToyGANResult(G, D, {key: [] for key in TOY_HISTORY_KEYS})
+    penalty = gp_weight if loss == "wgan-gp" else 0.0
     for step in range(steps + 1):
         if step % snapshot_every == 0 or step == steps:
             with torch.no_grad():
@@ -195,7 +211,7 @@ def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64
                 f"sampler must return shape ({batch_size}, {data_dim}), got {tuple(real.shape)}"
             )
         for key, value in _toy_step(
-            G, D, opt_G, opt_D, real, nz, batch_size, rng, saturating
+            G, D, opt_G, opt_D, real, nz, batch_size, rng, losses, penalty
         ).items():
             result.history[key].append(value)
     return result
@@ -272,3 +288,59 @@ def fraction_near_modes(
     """
     _, distance = nearest_centre(samples, centres)
     return float((distance <= threshold).float().mean())
+
+
+# --------------------------------------------------------------------------- comparisons
+
+
+def compare_on_ring(
+    variants: dict[str, dict],
+    seeds: tuple[int, ...] | range = range(5),
+    steps: int = 4000,
+    n_samples: int = 2000,
+    threshold: float = 0.25,
+) -> dict:
+    """Train chapter 1's ring GAN once per variant and seed; count modes on fresh samples.
+
+    The ring is chapter 1's (8 modes of std 0.05 on a circle of radius 2; MLPs of 64 units,
+    z in R^2, Adam 1e-3 with beta1 0.5, batches of 256); each variant is a dict of
+    train_toy_gan arguments that it changes. Returns {"rows": one dict per run (variant,
+    seed, modes covered, fraction near a mode), "points": {variant: the n_samples points of
+    the first seed, shape (n_samples, 2)}}. Chapter 8.
+    """
+    centres = ring_centres(8, 2.0)
+
+    def ring(n: int, rng: torch.Generator) -> torch.Tensor:
+        return ring_of_gaussians(n, modes=8, radius=2.0, std=0.05, generator=rng)
+
+    rows, points = [], {}
+    for name, changes in variants.items():
+        for seed in seeds:
+            settings = dict(nz=2, hidden=64, steps=steps, lr=1e-3, snapshot_every=steps)
+            run = train_toy_gan(ring, 2, seed=seed, **(settings | changes))
+            samples = run.sample(n_samples, seed=100 + seed)
+            points.setdefault(name, samples)
+            rows.append(
+                {
+                    "variant": name,
+                    "seed": seed,
+                    "modes": modes_covered(samples, centres, threshold),
+                    "near": fraction_near_modes(samples, centres, threshold),
+                }
+            )
+    return {"rows": rows, "points": points}
+
+
+def load_ring_comparison(path: str | Path | None = None) -> dict:
+    """compare_on_ring's result as data/train_after_dcgan.py stored it, with its settings.
+
+    Reads data/runs/after-dcgan-ring.pt (or path): {"rows", "points", "seeds", "steps",
+    "variants", "machine", "seconds"}. Chapter 8.
+    """
+    from .checkpoints import read_shipped_weights  # toy.py needs no checkpoints otherwise
+    from .data import DATA_DIR
+
+    path = Path(path) if path else DATA_DIR / "runs" / "after-dcgan-ring.pt"
+    return read_shipped_weights(
+        path, "ring comparison", "train_after_dcgan.py", required={"rows": None, "points": None}
+    )

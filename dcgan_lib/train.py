@@ -6,6 +6,11 @@ recipe lives in small helpers the step calls: the memory format (``prepare``), t
 share of this process under torchrun (``draw_z``), mixed precision (``precision``), loss
 scaling (``update``) and freezing D in the G step (``frozen_discriminator``). Checkpoints
 (checkpoints.py) hold everything needed to continue bit for bit. Chapter 5.
+
+The fixes that came after DCGAN are config switches the step honours (chapter 8): the loss
+pair (config.loss, config.label_smoothing; losses.pick_losses), WGAN-GP's gradient penalty
+added to D's loss, D's own learning rate (config.d_lr, TTUR) and spectral normalisation in
+D (config.spectral_norm, models.py). WGAN-GP keeps one critic step per G step here.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from .config import TrainConfig
 from .data import BatchStream, load_dataset
 from .distributed import init_distributed, skip_grad_sync, wrap_for_training
 from .errors import TrainingDiverged, TrainingInterrupted
-from .losses import discriminator_loss, generator_loss
+from .losses import gradient_penalty, pick_losses
 from .models import Discriminator, Generator, build_models, frozen, sample_z
 from .runtime import (
     StopSignals,
@@ -125,7 +130,12 @@ class Trainer:
             self.G, self.D = (m.to(memory_format=torch.channels_last) for m in (self.G, self.D))
         betas = (config.beta1, config.beta2)
         self.g_optimizer = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
-        self.d_optimizer = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
+        d_lr = config.lr if config.d_lr is None else config.d_lr  # TTUR: D's own rate
+        self.d_optimizer = torch.optim.Adam(self.D.parameters(), lr=d_lr, betas=betas)
+        # the paper's BCE pair unless config.loss or config.label_smoothing say otherwise
+        self.discriminator_loss, self.generator_loss = pick_losses(
+            config.loss, config.label_smoothing
+        )
         # config.ema > 0: a slowly moving average of G's weights, the G that samples are drawn from
         self.G_average = copy.deepcopy(self.G).requires_grad_(False) if config.ema else None
         # fp16 only: scale the losses so that small gradients do not underflow
@@ -140,16 +150,22 @@ class Trainer:
         with self.precision():
             fake_images = self.G_wrapped(z)
             # D step: real and fake in separate batches, so BatchNorm sees each alone
-            real_logits = self.D_wrapped(self.augment(real_images))
+            real_seen = self.augment(real_images)
+            real_logits = self.D_wrapped(real_seen)
             # detach: the D step must not update G
-            fake_logits = self.D_wrapped(self.augment(fake_images.detach()))
-            d_loss = discriminator_loss(real_logits, fake_logits)
+            fake_seen = self.augment(fake_images.detach())
+            fake_logits = self.D_wrapped(fake_seen)
+            d_loss = self.discriminator_loss(real_logits, fake_logits)
+        if self.config.loss == "wgan-gp":  # chapter 8: hold the critic's slope near 1
+            d_loss = d_loss + self.config.gp_weight * gradient_penalty(
+                self.D, real_seen, fake_seen
+            )
         self.update(self.d_optimizer, d_loss)
         # G step: D is only the path G's gradient flows through, so its weights are frozen
         with self.frozen_discriminator(), self.precision():
             gen_logits = self.D_wrapped(self.augment(fake_images))
-            # non-saturating: minimise -log D(G(z)) instead of log(1 - D(G(z)))
-            g_loss = generator_loss(gen_logits)
+            # paper: non-saturating, minimise -log D(G(z)) instead of log(1 - D(G(z)))
+            g_loss = self.generator_loss(gen_logits)
         self.update(self.g_optimizer, g_loss)
         if self.G_average is not None:
             update_average(self.G_average, self.G, self.config.ema)

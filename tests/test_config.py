@@ -57,3 +57,32 @@ def test_device_names_are_accepted_whether_or_not_the_machine_has_them(device):
 
 def test_folder_datasets_are_accepted_by_prefix():
     assert TrainConfig(dataset="folder:/some/images").dataset == "folder:/some/images"
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"loss": "lsgan"}, r"loss \(--loss\) must be one of bce, hinge, wgan-gp, got 'lsgan'"),
+        ({"label_smoothing": 0.7}, r"label_smoothing \(--label-smoothing\) must be in \[0, 0.5\)"),
+        (
+            {"loss": "hinge", "label_smoothing": 0.1},
+            r"label_smoothing \(--label-smoothing\) smooths BCE's real target, but "
+            r"loss='hinge' has no target; use loss='bce' or label_smoothing=0",
+        ),
+        ({"loss": "wgan-gp"}, r"BatchNorm in D .* give batch_norm \(--batch-norm\) 'G'"),
+        ({"loss": "wgan-gp", "batch_norm": "D"}, r"give batch_norm \(--batch-norm\) 'G'"),
+        ({"d_lr": 0.0}, r"d_lr \(--d-lr\) must be None \(the same as lr\) or a finite number"),
+        ({"d_lr": math.nan}, r"d_lr \(--d-lr\)"),
+        ({"gp_weight": -1.0}, r"gp_weight \(--gp-weight\) must be a number above 0"),
+    ],
+)
+def test_the_after_dcgan_switches_refuse_what_cannot_work(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**changes)
+
+
+def test_the_after_dcgan_combinations_that_work_are_accepted():
+    assert TrainConfig(loss="wgan-gp", batch_norm="G").loss == "wgan-gp"
+    assert TrainConfig(loss="wgan-gp", batch_norm="none", spectral_norm=True).spectral_norm
+    assert TrainConfig(loss="hinge", spectral_norm=True).loss == "hinge"
+    assert TrainConfig(label_smoothing=0.1, d_lr=4e-4).d_lr == 4e-4

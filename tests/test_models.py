@@ -138,3 +138,32 @@ def test_an_unknown_batch_norm_place_is_refused_naming_the_choices():
 
     with pytest.raises(ConfigError, match=r"batch_norm \(--batch-norm\) must be one of both, G"):
         TrainConfig(batch_norm="g")
+
+
+def _largest_singular_value(conv: nn.Conv2d) -> float:
+    return torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2).item()
+
+
+def test_spectral_norm_holds_every_conv_of_d_near_1_and_leaves_g_alone():
+    from dcgan_lib import TrainConfig, build_models
+
+    torch.manual_seed(0)
+    config = TrainConfig(image_size=16, ngf=8, ndf=8, spectral_norm=True, batch_norm="G")
+    generator, discriminator = build_models(config, 1)
+    convs = [m for m in discriminator.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 3  # two downsampling convs and the head
+    assert all(nn.utils.parametrize.is_parametrized(conv, "weight") for conv in convs)
+    assert not any(nn.utils.parametrize.is_parametrized(m) for m in generator.modules())
+    for _ in range(50):  # each training-mode forward takes one power-iteration step
+        discriminator(torch.randn(4, 1, 16, 16))
+    assert all(abs(_largest_singular_value(conv) - 1) < 0.05 for conv in convs)
+
+
+def test_without_spectral_norm_d_is_the_papers():
+    torch.manual_seed(0)
+    discriminator = Discriminator(nc=1, ndf=8, image_size=16)
+    assert not any(nn.utils.parametrize.is_parametrized(m) for m in discriminator.modules())
+    torch.manual_seed(0)
+    normalised = Discriminator(nc=1, ndf=8, image_size=16, spectral_norm=True).eval()
+    head = normalised.head.parametrizations.weight.original
+    assert torch.equal(head, discriminator.head.weight)  # same init, then divided by sigma

@@ -154,3 +154,55 @@ def test_toy_gan_is_deterministic_given_the_seed():
         )
 
     assert torch.equal(run().snapshots[-1][1], run().snapshots[-1][1])
+
+
+@pytest.mark.parametrize(
+    "fix",
+    [
+        {"label_smoothing": 0.1},
+        {"loss": "hinge", "spectral_norm": True},
+        {"loss": "wgan-gp"},
+        {"lr": 5e-4, "lr_d": 2e-3},
+    ],
+)
+def test_each_fix_of_chapter_8_trains_the_toy_gan_deterministically(fix):
+    def sampler(n, rng):
+        return ring_of_gaussians(n, generator=rng)
+
+    runs = [
+        train_toy_gan(
+            sampler, 2, steps=30, batch_size=64, hidden=16, snapshot_every=10, seed=4, **fix
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    assert len(runs[0].history["loss_D"]) == 30
+    assert all(math.isfinite(v) for v in runs[0].history["loss_D"])
+    assert torch.equal(runs[0].snapshots[-1][1], runs[1].snapshots[-1][1])
+
+
+def test_the_toy_discriminator_with_spectral_norm_is_parametrised_on_every_layer():
+    D = ToyDiscriminator(data_dim=2, hidden=8, spectral_norm=True)
+    linears = [m for m in D.net if isinstance(m, torch.nn.Linear)]
+    assert all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in linears)
+    with pytest.raises(ValueError, match="loss='bce' only"):
+        train_toy_gan(lambda n, rng: torch.zeros(n, 2), 2, steps=1, loss="hinge",
+                      label_smoothing=0.1)  # fmt: skip
+
+
+def test_compare_on_ring_gives_a_row_per_variant_and_seed_and_the_first_seeds_points(
+    tmp_path,
+):
+    from dcgan_lib.checkpoints import save_checkpoint
+    from dcgan_lib.toy import compare_on_ring, load_ring_comparison
+
+    result = compare_on_ring({"recipe": {}, "hinge": {"loss": "hinge"}}, (0, 1), steps=5,
+                             n_samples=50)  # fmt: skip
+    assert [(row["variant"], row["seed"]) for row in result["rows"]] == [
+        ("recipe", 0), ("recipe", 1), ("hinge", 0), ("hinge", 1)
+    ]  # fmt: skip
+    assert all(0 <= row["modes"] <= 8 and 0 <= row["near"] <= 1 for row in result["rows"])
+    assert result["points"]["hinge"].shape == (50, 2)
+    save_checkpoint(tmp_path / "ring.pt", result)
+    assert load_ring_comparison(tmp_path / "ring.pt")["rows"] == result["rows"]
+    with pytest.raises(FileNotFoundError, match="train_after_dcgan.py"):
+        load_ring_comparison(tmp_path / "missing.pt")

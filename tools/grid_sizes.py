@@ -21,6 +21,7 @@ from PIL import Image
 
 DARK = 0.25  # grey level (0..1) under which a pixel counts as tile background
 MIN_TILES = 3
+MIN_TILE_PX = 8  # smaller runs are dashes of a plotted line, not images
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
@@ -50,7 +51,8 @@ def _tile_rows(band: np.ndarray) -> list[float]:
             j += 1
         widths = [stop - start for start, stop in tiles[i : j + 1]]
         median = float(np.median(widths))
-        if len(widths) >= MIN_TILES and abs(median - height) <= 0.2 * height + 3:
+        square = abs(median - height) <= 0.2 * height + 3
+        if len(widths) >= MIN_TILES and median >= MIN_TILE_PX and square:
             found.append(median)
         i = j + 1
     return found
@@ -62,7 +64,7 @@ def tile_widths(image: Image.Image) -> list[float]:
     dark = grey < DARK
     widths = []
     for start, stop in _runs(dark.mean(axis=1) > 0.05):
-        if stop - start >= 4:
+        if stop - start >= MIN_TILE_PX:
             widths += _tile_rows(dark[start:stop])
     return widths
 
