@@ -4,22 +4,25 @@
     OMP_NUM_THREADS=1 python data/train_after_dcgan.py --part ring   # the ring only
 
 Two parts. The ring (data/runs/after-dcgan-ring.pt): chapter 1's ring of Gaussians with the
-DCGAN losses and each fix (dcgan_lib.compare_on_ring), five seeds of 4,000 steps each, the
-modes covered and the share of samples near a mode for every run, and 2,000 samples of seed 0
-per variant for the scatter plots. Chapter 8 trains these live in full mode and reads them in
-quick mode.
+DCGAN losses and each fix inside DCGAN's step (dcgan_lib.compare_on_ring), plus WGAN-GP with
+its own step (5 critic steps per G step, Adam 1e-4, betas (0, 0.9)), five seeds of 4,000
+G steps each, the modes covered and the share of samples near a mode for every run, and 2,000
+samples of seed 0 per variant for the scatter plots. Chapter 8 trains these live in full mode
+and reads them in quick mode.
 
 The digits (data/runs/after-dcgan.pt): each run is the paper's recipe on the 5,000 mnist5k
 digits at 32x32 (G and D of 32 channels, batch 64, seed 0, 2,500 steps; about 25 minutes on one
 CPU core) with one of the fixes that came after DCGAN:
 
 * DCGAN: the recipe itself (BCE, one D and one G step, Adam 2e-4, beta1 0.5);
-* label smoothing: D's real target 0.9 (Salimans et al., 2016);
+* label smoothing: D's real target 0.9 (Salimans et al., 2016, after Szegedy et al., 2016);
 * hinge + SN: the hinge loss with spectral normalisation in D and no BatchNorm in D
   (Miyato et al., 2018);
 * WGAN-GP: the Wasserstein loss with the gradient penalty, weight 10, no BatchNorm in D,
-  one critic step per G step (Gulrajani et al., 2017 take five, with Adam 1e-4, beta1 0);
-* TTUR: D learns at 4e-4, G at 1e-4 (Heusel et al., 2017);
+  one critic step per G step (Gulrajani et al., 2017 take five, with Adam 1e-4 and betas
+  (0, 0.9); the ring's "WGAN-GP as published" row);
+* TTUR: D learns at 4e-4, G at 1e-4 (Heusel et al., 2017; these rates are SAGAN's,
+  Zhang et al., 2019);
 * DiffAugment + EMA: the recipe with translation,cutout augmentation of D's inputs
   (Zhao et al., 2020) and an average of G's weights (decay 0.999), two more switches of
   the library (TrainConfig.augment and TrainConfig.ema).
@@ -50,6 +53,8 @@ RING_VARIANTS = {
     "hinge + SN": {"loss": "hinge", "spectral_norm": True},
     "WGAN-GP": {"loss": "wgan-gp"},
     "TTUR (D 4x G)": {"lr": 5e-4, "lr_d": 2e-3},
+    # Gulrajani et al. (2017), Algorithm 1: 5 critic steps per G step, Adam 1e-4, betas (0, 0.9)
+    "WGAN-GP as published": {"loss": "wgan-gp", "n_critic": 5, "lr": 1e-4, "betas": (0.0, 0.9)},
 }
 RING_SEEDS = range(5)
 RING_STEPS = 4000

@@ -105,6 +105,7 @@ from .shapes_classifier import (
     parse_concept,
     predict_factors,
 )
+from .stored_runs import load_stored_runs
 from .theory import (
     gaussian_pdf,
     generator_criterion,

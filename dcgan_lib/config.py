@@ -75,16 +75,23 @@ class TrainConfig:
     loss: str = param(
         "bce",
         "bce (paper: Goodfellow et al., 2014), hinge (SN-GAN) or wgan-gp "
-        "(Gulrajani et al., 2017; one critic step per G step here)",
+        "(Gulrajani et al., 2017; one critic step per G step here, refused under torchrun); "
+        "for hinge and wgan-gp the logged D_x and D_G_z are sigmoid(raw critic output)",
     )
     label_smoothing: float = param(
-        0.0, "one-sided label smoothing: D's real target is 1 - this (paper: 0; Salimans: 0.1)"
+        0.0,
+        "one-sided label smoothing: D's real target is 1 - this (paper: 0; Salimans et al. "
+        "give 0.9 as an example target, after Szegedy et al., 2016)",
     )
     spectral_norm: bool = param(
-        False, "spectral normalisation of each conv in D (paper: off; Miyato et al., 2018)"
+        False,
+        "spectral normalisation of each conv in D (paper: off; Miyato et al., 2018); "
+        "use with batch_norm='G', as SN-GAN's D has no BatchNorm",
     )
     d_lr: float | None = param(
-        None, "D's Adam learning rate, None: lr (paper); TTUR (Heusel et al., 2017): e.g. 4e-4"
+        None,
+        "D's Adam learning rate, None: lr (paper); TTUR (Heusel et al., 2017): D faster than "
+        "G, e.g. SAGAN's 4e-4 with lr=1e-4",
     )
     gp_weight: float = param(10.0, "weight of WGAN-GP's gradient penalty: its paper, eq. 3")
     steps: int = param(1000, "optimisation steps, each one D and one G update")
@@ -168,7 +175,7 @@ def _number_problems(config: TrainConfig) -> list[str]:
     ):
         problems.append(
             f"{_flag('d_lr')} must be None (the same as lr) or a finite number above 0, "
-            f"got {d_lr!r}; TTUR uses e.g. 4e-4"
+            f"got {d_lr!r}; TTUR uses e.g. 4e-4 (SAGAN's, with lr=1e-4)"
         )
     if (
         isinstance(config.gp_weight, bool)

@@ -10,7 +10,9 @@ The paper's architecture guidelines, each visible below:
 * ReLU in G with Tanh at the output, LeakyReLU(0.2) in D.
 
 One switch that is not the paper's: ``spectral_norm=True`` divides each of D's convolution
-weights by its largest singular value (Miyato et al., 2018; chapter 8).
+kernels, reshaped to a matrix (out, in*k*k), by its largest singular value (Miyato et al., 2018;
+chapter 8). That bounds a linear layer's Lipschitz constant by 1, but only approximates a
+convolution's (Tsuzuku et al., 2018), an approximation SN-GAN accepts.
 
 D returns a raw logit; the loss applies the sigmoid (BCE-with-logits), which is the
 numerically stable form of the paper's sigmoid output.
@@ -135,8 +137,10 @@ class Discriminator(nn.Module):
     """Map images (N, nc, S, S) to one real/fake logit per image, shape (N,). Chapter 3.
 
     spectral_norm=True (not the paper's; chapter 8) reparametrises every convolution's
-    weight as W / sigma(W), sigma its largest singular value estimated by one power
-    iteration per forward pass in training mode, so that each layer is at most 1-Lipschitz.
+    weight as W / sigma(W), sigma the largest singular value of the kernel reshaped to
+    (out, in*k*k), estimated by one power iteration per forward pass in training mode. For
+    a linear layer that makes it 1-Lipschitz; for a convolution sigma only approximates the
+    Lipschitz constant (Tsuzuku et al., 2018), which SN-GAN accepts.
     """
 
     def __init__(

@@ -2,7 +2,7 @@
 
 A stored run is what a reader would watch if they trained it themselves: the per-step history
 (losses, D(x), D(G(z))), a grid of samples from fixed noise at a few steps, and at each of
-those steps the MNIST measures of chapter 6 on more samples (share of confidently read
+those steps the MNIST measures of chapter 7 on more samples (share of confidently read
 digits, entropy of the predicted classes, offline FID against the held-out digits).
 ``record_runs`` trains and records them (the data/ scripts call it); ``load_stored_runs``
 reads a file back. Chapter 5 shows the failure modes from them.
@@ -36,7 +36,7 @@ def runs_path(name: str) -> Path:
 
 @torch.no_grad()
 def measure_snapshot(generator, real_features: torch.Tensor) -> dict[str, float]:
-    """Chapter 6's measures on MEASURED samples of an eval-mode G (fixed noise, MEASURE_SEED)."""
+    """Chapter 7's measures on MEASURED samples of an eval-mode G (fixed noise, MEASURE_SEED)."""
     was_training = generator.training
     generator.eval()
     device = next(generator.parameters()).device

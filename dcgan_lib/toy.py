@@ -105,7 +105,9 @@ class ToyDiscriminator(nn.Module):
         super().__init__()
         self.data_dim = data_dim
         self.net = _mlp(data_dim, 1, hidden, depth, lambda: nn.LeakyReLU(0.2))
-        if spectral_norm:  # chapter 8: each layer at most 1-Lipschitz (Miyato et al., 2018)
+        # chapter 8: each linear layer divided by its largest singular value (Miyato et al.,
+        # 2018), so 1-Lipschitz up to the power-iteration estimate; LeakyReLU is too, so D is
+        if spectral_norm:
             for layer in [m for m in self.net if isinstance(m, nn.Linear)]:
                 nn.utils.parametrizations.spectral_norm(layer)
 
@@ -143,8 +145,8 @@ class ToyGANResult:
         return self.generator(z)
 
 
-def _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, losses, gp_weight):
-    d_loss_fn, g_loss_fn = losses
+def _toy_d_step(G, D, opt_D, real, nz, batch_size, rng, d_loss_fn, gp_weight):
+    """One Adam step on D; return (fake points, D loss, real logits, fake logits)."""
     z = torch.randn(batch_size, nz, generator=rng)
     fake = G(z)
     # detach: the D step must not update G
@@ -155,6 +157,14 @@ def _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, losses, gp_weight):
     opt_D.zero_grad(set_to_none=True)
     loss_D.backward()
     opt_D.step()
+    return fake, loss_D, real_logits, fake_logits
+
+
+def _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, losses, gp_weight):
+    d_loss_fn, g_loss_fn = losses
+    fake, loss_D, real_logits, fake_logits = _toy_d_step(
+        G, D, opt_D, real, nz, batch_size, rng, d_loss_fn, gp_weight
+    )
     with frozen(D):  # no D weight gradients in the G step (models.frozen)
         fake_logits_G = D(fake)
     loss_G = g_loss_fn(fake_logits_G)
@@ -174,27 +184,33 @@ def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64
                   betas: tuple[float, float] = (0.5, 0.999), snapshot_every: int = 100,
                   n_snapshot: int = 1000, saturating: bool = False, lr_d: float | None = None,
                   seed: int = 0, loss: str = "bce", label_smoothing: float = 0.0,
-                  spectral_norm: bool = False, gp_weight: float = 10.0) -> ToyGANResult:  # fmt: skip
+                  spectral_norm: bool = False, gp_weight: float = 10.0, n_critic: int = 1,
+                  betas_d: tuple[float, float] | None = None) -> ToyGANResult:  # fmt: skip
     """Train a toy GAN on points drawn by `sampler(n, generator)` (shape (n, data_dim)). Chapter 1.
 
     One step: one Adam step on D (BCE on a real and a fake batch), then one on G with the
     non-saturating loss (or the minimax one if saturating=True). D learns with lr_d
     (default: lr, as in the paper). Deterministic given seed.
     Chapter 8's fixes, the same as TrainConfig's: loss "hinge" or "wgan-gp" (with its
-    gradient penalty times gp_weight, one critic step per G step), label_smoothing (D's
-    real target 1 - label_smoothing), spectral_norm on D's layers, and lr_d for TTUR.
+    gradient penalty times gp_weight), label_smoothing (D's real target 1 - label_smoothing),
+    spectral_norm on D's layers (each linear layer 1-Lipschitz), and lr_d for TTUR.
+    n_critic D steps (each on a fresh real and fake batch) precede every G step, as in
+    WGAN and WGAN-GP (5); `steps` counts G steps. betas_d: D's Adam betas (default: betas).
     """
-    if steps < 0 or batch_size < 1 or snapshot_every < 1:
+    if steps < 0 or batch_size < 1 or snapshot_every < 1 or n_critic < 1:
         raise ValueError(
-            f"need steps >= 0, batch_size >= 1, snapshot_every >= 1; got "
-            f"steps={steps}, batch_size={batch_size}, snapshot_every={snapshot_every}"
+            f"need steps >= 0, batch_size >= 1, snapshot_every >= 1, n_critic >= 1; got "
+            f"steps={steps}, batch_size={batch_size}, snapshot_every={snapshot_every}, "
+            f"n_critic={n_critic}"
         )
     losses = pick_losses(loss, label_smoothing, saturating)
     torch.manual_seed(seed)
     G = ToyGenerator(nz, data_dim, hidden, depth)
     D = ToyDiscriminator(data_dim, hidden, depth, spectral_norm)
     opt_G = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
-    opt_D = torch.optim.Adam(D.parameters(), lr=lr if lr_d is None else lr_d, betas=betas)
+    opt_D = torch.optim.Adam(
+        D.parameters(), lr=lr if lr_d is None else lr_d, betas=betas_d or betas
+    )
     rng = torch.Generator().manual_seed(seed + 1)
     fixed_z = torch.randn(n_snapshot, nz, generator=torch.Generator().manual_seed(seed + 2))
     result = ToyGANResult(G, D, {key: [] for key in TOY_HISTORY_KEYS})
@@ -205,16 +221,24 @@ def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64
                 result.snapshots.append((step, G(fixed_z)))
         if step == steps:
             break
-        real = sampler(batch_size, rng)
-        if real.shape != (batch_size, data_dim):
-            raise ValueError(
-                f"sampler must return shape ({batch_size}, {data_dim}), got {tuple(real.shape)}"
-            )
+        for _ in range(n_critic - 1):  # the extra critic steps; the last one is in _toy_step
+            real = _draw(sampler, batch_size, data_dim, rng)
+            _toy_d_step(G, D, opt_D, real, nz, batch_size, rng, losses[0], penalty)
+        real = _draw(sampler, batch_size, data_dim, rng)
         for key, value in _toy_step(
             G, D, opt_G, opt_D, real, nz, batch_size, rng, losses, penalty
         ).items():
             result.history[key].append(value)
     return result
+
+
+def _draw(sampler: Sampler, batch_size: int, data_dim: int, rng: torch.Generator):
+    real = sampler(batch_size, rng)
+    if real.shape != (batch_size, data_dim):
+        raise ValueError(
+            f"sampler must return shape ({batch_size}, {data_dim}), got {tuple(real.shape)}"
+        )
+    return real
 
 
 def fit_discriminator(real_sampler: Sampler, fake_sampler: Sampler, data_dim: int = 1,

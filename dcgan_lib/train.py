@@ -37,8 +37,13 @@ from .checkpoints import (
 )
 from .config import TrainConfig
 from .data import BatchStream, load_dataset
-from .distributed import init_distributed, skip_grad_sync, wrap_for_training
-from .errors import TrainingDiverged, TrainingInterrupted
+from .distributed import (
+    init_distributed,
+    launched_by_torchrun,
+    skip_grad_sync,
+    wrap_for_training,
+)
+from .errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from .losses import gradient_penalty, pick_losses
 from .models import Discriminator, Generator, build_models, frozen, sample_z
 from .runtime import (
@@ -90,6 +95,12 @@ class Trainer:
         resume: bool = True,
     ):
         self.out_dir = Path(out_dir) if out_dir is not None else None
+        if config.loss == "wgan-gp" and launched_by_torchrun():
+            # gradient_penalty calls the unwrapped D: under DDP its gradients would not be synced
+            raise ConfigError(
+                "loss='wgan-gp' is not supported under torchrun (its gradient penalty bypasses "
+                "DDP); train it in one process (python -m dcgan_lib train ...) or use loss='hinge'"
+            )
         self.dist = init_distributed(pick_device(config.device))  # one process unless torchrun
         self.device = self.dist.device
         path = self.out_dir / CHECKPOINT_NAME if self.out_dir is not None else None

@@ -86,3 +86,13 @@ def test_the_after_dcgan_combinations_that_work_are_accepted():
     assert TrainConfig(loss="wgan-gp", batch_norm="none", spectral_norm=True).spectral_norm
     assert TrainConfig(loss="hinge", spectral_norm=True).loss == "hinge"
     assert TrainConfig(label_smoothing=0.1, d_lr=4e-4).d_lr == 4e-4
+
+
+def test_wgan_gp_is_refused_under_torchrun_naming_the_fix(monkeypatch):
+    from dcgan_lib.train import Trainer
+
+    for name, value in (("RANK", "0"), ("WORLD_SIZE", "2"), ("LOCAL_RANK", "0")):
+        monkeypatch.setenv(name, value)
+    config = TrainConfig(loss="wgan-gp", batch_norm="G", device="cpu")
+    with pytest.raises(ConfigError, match="not supported under torchrun.*in one process"):
+        Trainer(config, dataset=None)

@@ -206,3 +206,24 @@ def test_compare_on_ring_gives_a_row_per_variant_and_seed_and_the_first_seeds_po
     assert load_ring_comparison(tmp_path / "ring.pt")["rows"] == result["rows"]
     with pytest.raises(FileNotFoundError, match="train_after_dcgan.py"):
         load_ring_comparison(tmp_path / "missing.pt")
+
+
+def test_n_critic_takes_that_many_d_steps_per_g_step_and_one_is_the_default_step(monkeypatch):
+    from dcgan_lib import toy
+
+    def sampler(n, rng):
+        return ring_of_gaussians(n, generator=rng)
+
+    settings = dict(steps=6, batch_size=32, hidden=8, snapshot_every=6, seed=2, loss="wgan-gp")
+    default = train_toy_gan(sampler, 2, **settings)
+    assert torch.equal(
+        default.snapshots[-1][1],
+        train_toy_gan(sampler, 2, **settings, n_critic=1).snapshots[-1][1],
+    )
+    d_steps = []
+    original = toy._toy_d_step
+    monkeypatch.setattr(toy, "_toy_d_step", lambda *a: d_steps.append(1) or original(*a))
+    five = train_toy_gan(sampler, 2, **settings, n_critic=5, lr=1e-4, betas=(0.0, 0.9))
+    assert len(d_steps) == 30 and len(five.history["loss_D"]) == 6  # steps counts G steps
+    with pytest.raises(ValueError, match="n_critic >= 1"):
+        train_toy_gan(sampler, 2, steps=1, n_critic=0)
