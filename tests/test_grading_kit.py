@@ -25,7 +25,7 @@ def course(tmp_path_factory):
 
 def test_the_graded_chapters_are_the_ones_students_write_code_in(course):
     _, chapters, _ = course
-    assert [path.name[:2] for path in chapters] == ["03", "05", "11"]
+    assert [path.name[:2] for path in chapters] == ["03", "05", "08", "11"]
 
 
 def test_the_release_version_holds_no_solution_code(course):

@@ -124,6 +124,19 @@ def test_the_student_version_holds_no_solution_code(path):
     assert text.count("raise NotImplementedError()") >= sum(
         c.source.count("### BEGIN SOLUTION") for c in marked
     )
+    assert "HIDDEN TESTS" not in text  # autograde puts them back; students never see them
+
+
+def test_graded_cells_carry_hidden_tests_that_the_student_version_drops():
+    hidden = {}
+    for path in toc_notebooks():
+        for cell in nbformat.read(path, as_version=4).cells:
+            grading = cell.get("metadata", {}).get("nbgrader", {})
+            if grading.get("grade") and "### BEGIN HIDDEN TESTS" in cell.source:
+                hidden[grading["grade_id"]] = cell.source.split("### BEGIN HIDDEN TESTS")[1]
+    assert set(hidden) >= {"check_my_generator", "check_my_discriminator", "check_my_losses",
+                           "check_my_features"}  # fmt: skip
+    assert all("assert" in block for block in hidden.values())
 
 
 STUDENT_WORK = {

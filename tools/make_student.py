@@ -9,6 +9,10 @@
   ClearSolutions replaces each region with ``raise NotImplementedError()``: the networks,
   losses and loops the students write.
 
+Graded check cells may also hold hidden tests (``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN
+TESTS``): nbgrader's ClearHiddenTests removes them here, as generate_assignment does, and
+autograde puts them back.
+
 The result goes to student/ (gitignored) with the chapters' images/ folder beside it, so that
 the Colab badge and figures still resolve:
 
@@ -34,7 +38,7 @@ def is_solution(cell) -> bool:
 
 def strip_solutions(notebook: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
     """Return a copy without solution cells and without outputs, and how many cells were removed."""
-    from nbgrader.preprocessors import ClearSolutions
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
     student = nbformat.from_dict(notebook)
     kept = [cell for cell in student.cells if not is_solution(cell)]
@@ -45,6 +49,8 @@ def strip_solutions(notebook: nbformat.NotebookNode) -> tuple[nbformat.NotebookN
     student.cells = kept
     # regions in cells not marked as nbgrader solutions raise: a marker cannot slip through
     student, _ = ClearSolutions().preprocess(student, {})
+    # graded cells keep their visible checks; the hidden tests are for autograding only
+    student, _ = ClearHiddenTests().preprocess(student, {})
     return student, removed
 
 
