@@ -42,10 +42,10 @@ from pathlib import Path
 
 import torch
 
-from dcgan_lib import TrainConfig, compare_on_ring
+from dcgan_lib import compare_on_ring
 from dcgan_lib.checkpoints import save_checkpoint
 from dcgan_lib.data import DATA_DIR
-from dcgan_lib.stored_runs import record_runs
+from dcgan_lib.stored_runs import SMALL_RECIPE, record_runs
 
 RING_VARIANTS = {
     "DCGAN (BCE)": {},
@@ -59,16 +59,7 @@ RING_VARIANTS = {
 RING_SEEDS = range(5)
 RING_STEPS = 4000
 
-RECIPE = TrainConfig(
-    dataset="mnist5k",
-    image_size=32,
-    ngf=32,
-    ndf=32,
-    batch_size=64,
-    seed=0,
-    device="cpu",
-    log_every=50,
-)
+RECIPE = SMALL_RECIPE  # 32x32 mnist5k, ngf = ndf = 32, batch 64, seed 0
 RUNS = {
     "DCGAN": RECIPE,
     "label smoothing": replace(RECIPE, label_smoothing=0.1),

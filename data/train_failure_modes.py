@@ -25,19 +25,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from dcgan_lib import TrainConfig
-from dcgan_lib.stored_runs import record_runs
+from dcgan_lib.stored_runs import SMALL_RECIPE, record_runs
 
-RECIPE = TrainConfig(
-    dataset="mnist5k",
-    image_size=32,
-    ngf=32,
-    ndf=32,
-    batch_size=64,
-    seed=0,
-    device="cpu",
-    log_every=50,
-)
+RECIPE = SMALL_RECIPE  # 32x32 mnist5k, ngf = ndf = 32, batch 64, seed 0
 RUNS = {
     "good": RECIPE,
     "lr 1e-3": replace(RECIPE, lr=1e-3),

@@ -24,6 +24,18 @@ from .metrics import classifier_score, extract_features, fid_kid, mnist_split
 from .models import sample_z
 
 RUNS_FORMAT = 1
+# the paper's recipe at the size of the stored digit runs: 32x32 mnist5k, G and D 32 channels
+# wide, batch 64, seed 0, one process on the CPU; each stored run changes one thing of it
+SMALL_RECIPE = TrainConfig(
+    dataset="mnist5k",
+    image_size=32,
+    ngf=32,
+    ndf=32,
+    batch_size=64,
+    seed=0,
+    device="cpu",
+    log_every=50,
+)
 SHOWN = 36  # samples kept per snapshot for the grid (6 x 6)
 MEASURED = 500  # samples per snapshot for the measures
 MEASURE_SEED = 1234
