@@ -19,7 +19,7 @@ import torch
 
 from .checkpoints import read_shipped_weights, save_checkpoint
 from .config import TrainConfig
-from .data import DATA_DIR, load_dataset
+from .data import DATA_DIR, load_dataset, to_uint8
 from .metrics import classifier_score, extract_features, fid_kid, mnist_split
 from .models import sample_z
 
@@ -75,12 +75,8 @@ def record_run(config: TrainConfig, snapshots: tuple[int, ...], real_features) -
     def snapshot(trainer) -> None:
         if trainer.step not in snapshots:
             return
-        sampler = trainer.sampler.eval()
-        with torch.no_grad():
-            shown = sampler(trainer.fixed_noise[:SHOWN].to(trainer.device)).float().cpu()
-        trainer.G.train()
         record["steps"].append(trainer.step)
-        record["images"].append(((shown.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
+        record["images"].append(to_uint8(trainer.fixed_samples(SHOWN)))
         for key, value in measure_snapshot(trainer.sampler, real_features).items():
             record[key].append(value)
 

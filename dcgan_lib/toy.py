@@ -362,9 +362,9 @@ def load_ring_comparison(path: str | Path | None = None) -> dict:
     "variants", "machine", "seconds"}. Chapter 8.
     """
     from .checkpoints import read_shipped_weights  # toy.py needs no checkpoints otherwise
-    from .data import DATA_DIR
+    from .stored_runs import runs_path
 
-    path = Path(path) if path else DATA_DIR / "runs" / "after-dcgan-ring.pt"
+    path = Path(path) if path else runs_path("after-dcgan-ring")
     return read_shipped_weights(
         path, "ring comparison", "train_after_dcgan.py", required={"rows": None, "points": None}
     )

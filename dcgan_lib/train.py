@@ -268,13 +268,19 @@ class Trainer:
     # ------------------------------------------------------------------------- files
 
     @torch.no_grad()
+    def fixed_samples(self, n: int | None = None) -> torch.Tensor:
+        """The sampler's images (on the CPU) of the first n fixed noise vectors (all 64 by
+        default), drawn in eval mode; G is put back in training mode. Chapter 5."""
+        images = self.sampler.eval()(self.fixed_noise[:n].to(self.device)).float().cpu()
+        self.G.train()
+        return images
+
+    @torch.no_grad()
     def save_samples(self) -> Path:
         """Write a grid of G's images from the fixed noise to out_dir/samples/step_XXXXXX.png."""
         from torchvision.utils import save_image
 
-        sampler = self.sampler.eval()
-        images = sampler(self.fixed_noise.to(self.device)).float().cpu()
-        self.G.train()
+        images = self.fixed_samples()
         path = self.out_dir / "samples" / f"step_{self.step:06d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         save_image(images, path, nrow=8, normalize=True, value_range=(-1, 1))
