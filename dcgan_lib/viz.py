@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.ticker import MaxNLocator
 from torchvision.utils import make_grid
 
 
@@ -56,6 +57,8 @@ def plot_history(history: dict[str, list[float]], window: int = 25, axes=None):
     )
     for ax in axes:
         ax.legend()
+        # at most six step labels, so that five-digit steps do not run into each other
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     return axes
 
 
