@@ -13,7 +13,7 @@ RUNS=${RUNS:-/tmp/pre}
 COMMON="--batch-size 64 --seed 0 --ema 0.999 --sample-every 1000 --checkpoint-every 500 --device cpu --quiet"
 
 # mnist5k-32: 32x32 digits, ngf = ndf = 64, and DiffAugment (translation, cutout; chapter 8) so that
-# D cannot memorise the 5,000 digits
+# D memorises the 5,000 digits less easily
 python -m dcgan_lib train --dataset mnist5k --image-size 32 --ngf 64 --ndf 64 \
     --augment translation,cutout --steps 16000 $COMMON --out "$RUNS/mnist5k-32"
 python -m dcgan_lib export "$RUNS/mnist5k-32/checkpoint.pt" data/checkpoints/mnist5k-32.pt --half
@@ -21,7 +21,7 @@ python -m dcgan_lib export "$RUNS/mnist5k-32/checkpoint.pt" data/checkpoints/mni
 # shapes-32: 32x32 synthetic-shapes (10,000 images, seed 0), RGB, ngf = ndf = 32, no augmentation
 # (chapter 10 reads this D's features; see data/README.md)
 python -m dcgan_lib train --dataset synthetic-shapes --image-size 32 --ngf 32 --ndf 32 \
-    --steps 12000 $COMMON --out "$RUNS/shapes-32"
+    --steps 10000 $COMMON --out "$RUNS/shapes-32"
 python -m dcgan_lib export "$RUNS/shapes-32/checkpoint.pt" data/checkpoints/shapes-32.pt --half
 
 # shapes-64: the paper's 64x64 resolution, synthetic-shapes drawn at 64 pixels, ngf = ndf = 32,

@@ -1,6 +1,6 @@
-"""The pretrained checkpoints shipped in data/checkpoints/: they load, generate, and clear the
-quality bars of issue 14 on the scores of tools/score_checkpoints.py (which prints the numbers
-data/README.md records), each beside an untrained G of the same architecture and real images."""
+"""The pretrained checkpoints shipped in data/checkpoints/: they load, generate, and reach the
+quality levels data/README.md records (issue 14's bars where they are met) on the scores of
+tools/score_checkpoints.py, each beside an untrained G of the same architecture and real images."""
 
 from __future__ import annotations
 

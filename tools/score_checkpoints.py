@@ -1,8 +1,8 @@
 """Score the shipped generators the way data/README.md reports them.
 
 ``python tools/score_checkpoints.py`` prints, for each checkpoint in data/checkpoints/, the
-numbers data/README.md records; tests/test_pretrained.py asserts the bars of issue 14 on the
-same scores. ``python tools/score_checkpoints.py RUN/checkpoint.pt ...`` scores other
+numbers data/README.md records; tests/test_pretrained.py asserts the levels reached (issue
+14's bars where they are met) on the same scores. ``python tools/score_checkpoints.py RUN/checkpoint.pt ...`` scores other
 checkpoints (of a training run, say) the same way. Every score uses samples from fixed noise
 (seed NOISE_SEED) and is set beside an untrained generator of the same architecture (weights
 drawn with seed 0) and beside real images:
