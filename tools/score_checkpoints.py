@@ -12,7 +12,8 @@ drawn with seed 0) and beside real images:
   FID and KID against the 1,000 held-out digits, and, for scale, the FID of 2,000 real training
   digits against the same held-out digits (real against real, the same sample sizes);
 * synthetic shapes: the share of clean shapes (dcgan_lib.shapes_classifier.clean_shape_mask)
-  in 2,000 samples, and the share of the rarest palette colour.
+  in 2,000 samples (256 of the untrained G and of real images), and the share of the rarest
+  palette colour.
 """
 
 from __future__ import annotations
@@ -54,15 +55,19 @@ def generate(name: str | Path, n: int, trained: bool = True) -> torch.Tensor:
     return torch.cat([generator(chunk) for chunk in z.split(500)])
 
 
-def shapes_scores(name: str | Path = "shapes-32", n: int = SAMPLES) -> dict[str, float]:
-    """Clean-shape share of a shapes G, of an untrained G and of real images; the rarest
-    colour's share of the G's samples."""
+def shapes_scores(
+    name: str | Path = "shapes-32", n: int = SAMPLES, n_reference: int = 256
+) -> dict[str, float]:
+    """Clean-shape share of n samples of a shapes G, and of n_reference samples of an untrained G
+    and of real images (the measure's floor and ceiling); the rarest colour's share of the G's
+    samples."""
     trained = generate(name, n)
     colours = torch.bincount(dominant_colours(trained), minlength=len(COLOURS))
-    real = SyntheticShapes(n, trained.shape[-1], seed=7).images
+    real = SyntheticShapes(n_reference, trained.shape[-1], seed=7).images
+    untrained = generate(name, n_reference, trained=False)
     return {
         "trained": clean_shape_mask(trained).float().mean().item(),
-        "untrained": clean_shape_mask(generate(name, n, trained=False)).float().mean().item(),
+        "untrained": clean_shape_mask(untrained).float().mean().item(),
         "real": clean_shape_mask(real).float().mean().item(),
         "least_common_colour_share": (colours.min() / colours.sum().clamp_min(1)).item(),
     }
