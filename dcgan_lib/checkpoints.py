@@ -124,26 +124,17 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     )
 
 
-def config_mismatches(saved: dict, config: TrainConfig, step: int = 0) -> list[str]:
-    """Return 'field: saved -> requested' for every field that forbids resuming at step."""
+def config_mismatches(saved: dict, config: TrainConfig) -> list[str]:
+    """Return 'field: saved -> requested' for every field that forbids resuming."""
     requested = asdict(config)
-    # a field newer than the checkpoint had its default then (augment, ema, top_k: off)
+    # a field newer than the checkpoint had its default then (augment, ema: off)
     saved = {f.name: f.default for f in fields(TrainConfig)} | saved
     saved["batch_norm"] = batch_norm_place(saved["batch_norm"])  # True/False before "both"
-    resumable = set(RESUMABLE_FIELDS)
-    if not (top_k_started(saved, step) or top_k_started(requested, step)):
-        # the steps so far were the same under both: top-k may start later than planned
-        resumable |= {"top_k", "top_k_from"}
     return [
         f"{name}={saved.get(name)!r} in the checkpoint but {requested[name]!r} requested"
         for name in requested
-        if name not in resumable and saved.get(name) != requested[name]
+        if name not in RESUMABLE_FIELDS and saved.get(name) != requested[name]
     ]
-
-
-def top_k_started(config: dict, step: int) -> bool:
-    """Whether a run with this config has taken a top-k G step before step `step`."""
-    return config["top_k"] < 1 and config["top_k_from"] < step
 
 
 def config_from_checkpoint(state: dict) -> TrainConfig:
@@ -185,7 +176,7 @@ def restore_trainer(trainer: Trainer, state: dict, path: Path) -> None:
             f"{path} is an exported copy (no {', '.join(missing)}): it can be loaded but not "
             f"resumed; train with resume=False / --no-resume, or use another out_dir / --out"
         )
-    mismatches = config_mismatches(state["config"], trainer.config, state["step"])
+    mismatches = config_mismatches(state["config"], trainer.config)
     if state.get("nc") != trainer.nc:
         mismatches.append(
             f"nc={state.get('nc')!r} in the checkpoint but the data has nc={trainer.nc}"

@@ -71,12 +71,6 @@ class TrainConfig:
         "decay of a moving average of G's weights that samples and exports use "
         "(paper: 0, none; e.g. 0.999)",
     )
-    top_k: float = param(
-        1.0,
-        "share of each fake batch G learns from: the samples D rates most real "
-        "(paper: 1, all of them; top-k training, Sinha et al. 2020: e.g. 0.5)",
-    )
-    top_k_from: int = param(0, "the step from which top_k applies (0: from the first)")
     # after DCGAN (chapter 8); the defaults are the paper's recipe
     loss: str = param(
         "bce",
@@ -174,13 +168,6 @@ def _number_problems(config: TrainConfig) -> list[str]:
         problems.append(
             f"{_flag('ema')} must be in [0, 1), got {config.ema!r}; 0 turns the average off, "
             f"0.999 is a common choice"
-        )
-    if isinstance(config.top_k, bool) or not (
-        isinstance(config.top_k, (int, float)) and 0 < config.top_k <= 1
-    ):
-        problems.append(
-            f"{_flag('top_k')} must be in (0, 1], got {config.top_k!r}; 1 lets G learn from "
-            f"every sample, 0.5 from the half D rates most real"
         )
     d_lr = config.d_lr
     if d_lr is not None and (
@@ -283,6 +270,5 @@ def config_problems(config: TrainConfig) -> list[str]:
         "checkpoint_every",
         "log_every",
     )
-    problems = _positive_whole(config, whole)
-    problems += _positive_whole(config, ("num_workers", "top_k_from"), 0)
+    problems = _positive_whole(config, whole) + _positive_whole(config, ("num_workers",), 0)
     return problems + _number_problems(config) + _choice_problems(config)

@@ -176,23 +176,13 @@ class Trainer:
         with self.frozen_discriminator(), self.precision():
             gen_logits = self.D_wrapped(self.augment(fake_images))
             # paper: non-saturating, minimise -log D(G(z)) instead of log(1 - D(G(z)))
-            g_loss = self.generator_loss(self.top_k(gen_logits))
+            g_loss = self.generator_loss(gen_logits)
         self.update(self.g_optimizer, g_loss)
         if self.G_average is not None:
             update_average(self.G_average, self.G, self.config.ema)
         self.scaler.update()  # fp16: adjust the loss scale once per step (else a no-op)
         self.record(d_loss, g_loss, real_logits, gen_logits)
         self.step += 1
-
-    def top_k(self, gen_logits: torch.Tensor) -> torch.Tensor:
-        """The logits G learns from: all of them, or from step config.top_k_from on only the
-        config.top_k share that D rates most real (top-k training, Sinha et al., 2020: the
-        gradients of the samples D rates worst are dropped). Chapter 8."""
-        share = self.config.top_k
-        if share >= 1 or self.step < self.config.top_k_from:
-            return gen_logits
-        k = max(1, round(share * gen_logits.numel()))
-        return gen_logits.flatten().topk(k).values
 
     def prepare(self, real_images: torch.Tensor) -> torch.Tensor:
         """The batch in the models' memory format (NHWC when config.channels_last)."""
