@@ -149,12 +149,125 @@ def test_discriminator_returning_n_1_1_1_fails_with_flatten_hint():
     assert "view(-1)" in failure.value.hint
 
 
-def test_discriminator_with_relu_passes_with_a_leaky_relu_note():
+def test_discriminator_with_relu_fails_naming_leaky_relu():
     discriminator = tiny_discriminator(leaky_slope=0.0)
     for block in discriminator.blocks:
         block[-1] = nn.ReLU()
-    report = check_discriminator(discriminator)
-    assert any("LeakyReLU" in note for note in report.notes)
+    with pytest.raises(CheckFailed, match=r"layer 1 of D uses ReLU \(Conv2d -> ReLU\)") as failure:
+        check_discriminator(discriminator)
+    assert "nn.LeakyReLU(0.2, True)" in failure.value.hint
+
+
+def test_discriminator_with_pytorchs_default_slope_fails():
+    discriminator = tiny_discriminator()
+    for block in discriminator.blocks:
+        block[-1] = nn.LeakyReLU()  # slope 0.01
+    with pytest.raises(CheckFailed, match=r"slope 0.01 \(PyTorch's default\)"):
+        check_discriminator(discriminator)
+
+
+class FunctionalDiscriminator(nn.Module):
+    """D written with F.leaky_relu and a BatchNorm where the paper has none, if asked."""
+
+    def __init__(self, first_norm: bool = False, slope: float = 0.2):
+        super().__init__()
+        self.slope = slope
+        self.convs = nn.ModuleList(
+            [nn.Conv2d(1, 8, 4, 2, 1), nn.Conv2d(8, 16, 4, 2, 1), nn.Conv2d(16, 1, 4, 1, 0)]
+        )
+        self.norms = nn.ModuleList([nn.BatchNorm2d(8) if first_norm else nn.Identity()])
+        self.norms.append(nn.BatchNorm2d(16))
+        self.apply(init_weights)
+
+    def forward(self, x):
+        x = self.convs[0](x)
+        x = F.leaky_relu(self.norms[0](x), self.slope)
+        x = F.leaky_relu(self.norms[1](self.convs[1](x)), negative_slope=self.slope)
+        return self.convs[2](x).view(-1)
+
+
+def test_discriminator_layers_are_read_from_functional_calls_too():
+    assert "LeakyReLU(0.2) first" in repr(check_discriminator(FunctionalDiscriminator(), 16, 1))
+    with pytest.raises(CheckFailed, match=r"first layer has a BatchNorm"):
+        check_discriminator(FunctionalDiscriminator(first_norm=True), 16, 1)
+    with pytest.raises(CheckFailed, match=r"slope 0.1\n"):
+        check_discriminator(FunctionalDiscriminator(slope=0.1), 16, 1)
+
+
+def test_discriminator_with_too_many_halvings_fails_with_the_count():
+    extra = tiny_discriminator()
+    extra.blocks.insert(1, nn.Sequential(nn.Conv2d(8, 8, 4, 2, 1), nn.LeakyReLU(0.2)))
+    with pytest.raises(
+        CheckFailed, match=r"D fails on images of shape \(4, 1, 16, 16\)"
+    ) as failure:
+        check_discriminator(extra)
+    assert "log2(16/4)" in failure.value.hint
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ("leaky", r"layer 1 of G uses LeakyReLU"),
+        ("no_norm", r"layer 1 of G has no BatchNorm"),
+        ("relu_first", r"layer 1 of G is ConvTranspose2d -> ReLU -> BatchNorm\n"),
+    ],
+)
+def test_generator_layers_follow_the_paper(change, problem):
+    generator = StudentGenerator()
+    layers = list(generator.main)
+    if change == "leaky":
+        layers[2] = nn.LeakyReLU(0.2, True)
+    elif change == "no_norm":
+        layers[1] = nn.Identity()
+    else:
+        layers[1], layers[2] = layers[2], layers[1]
+    generator.main = nn.Sequential(*layers)
+    with pytest.raises(CheckFailed, match=problem):
+        check_generator(generator, nz=16, image_size=16, nc=1)
+
+
+class Blank(nn.Module):
+    """An exercise cell as the student version hands it out."""
+
+    def __init__(self):
+        super().__init__()
+        raise NotImplementedError()
+
+
+class BlankForward(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, 4)
+
+    def forward(self, x):
+        raise NotImplementedError()
+
+
+def _blank_loss(real_logits, fake_logits):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize(
+    ("check", "student", "what"),
+    [
+        (check_generator, Blank, "Blank"),
+        (check_discriminator, Blank, "Blank"),
+        (check_generator, BlankForward, "G's forward"),
+        (check_discriminator, BlankForward, "D's forward"),
+        (check_d_loss, _blank_loss, "_blank_loss"),
+    ],
+)
+def test_a_blank_exercise_is_reported_as_not_written_yet(check, student, what):
+    with pytest.raises(CheckFailed, match=f"{what} is not written yet") as failure:
+        check(student)
+    assert "raise NotImplementedError()" in failure.value.hint
+
+
+def test_jupyter_shows_a_failed_check_as_its_message_without_a_traceback():
+    failure = CheckFailed("check_generator", "no Tanh", "end G with nn.Tanh()")
+    assert failure._render_traceback_() == [
+        "CheckFailed: check_generator: no Tanh\nHint: end G with nn.Tanh()"
+    ]
 
 
 def test_discriminator_that_detaches_its_input_fails():

@@ -11,13 +11,14 @@ import torch
 
 from ..models import Discriminator
 from ..probes import discriminator_features
-from .report import CheckReport, fail, untouched
+from .report import CheckReport, fail, fail_if_not_written, untouched
 
 
 def _call(fn: Callable, discriminator, images: torch.Tensor, check: str):
     try:
         return fn(discriminator, images)
     except Exception as error:  # noqa: BLE001 - explain any error with the expected signature
+        fail_if_not_written(check, error, getattr(fn, "__name__", "the extractor"))
         fail(check, f"calling it raised {error!r}",
              "it takes (discriminator, images of shape (N, C, H, W)) and returns (N, F)")  # fmt: skip
 

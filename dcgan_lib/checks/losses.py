@@ -10,13 +10,14 @@ from collections.abc import Callable
 import torch
 
 from ..losses import discriminator_loss, generator_loss
-from .report import CheckReport, fail
+from .report import CheckReport, fail, fail_if_not_written
 
 
 def _call_loss(fn: Callable, args: tuple[torch.Tensor, ...], check: str) -> torch.Tensor:
     try:
         loss = fn(*args)
     except Exception as error:  # noqa: BLE001 - explain any error with the expected signature
+        fail_if_not_written(check, error, getattr(fn, "__name__", "the loss"))
         fail(
             check,
             f"calling it on logits of shape {tuple(args[0].shape)} raised {error!r}",

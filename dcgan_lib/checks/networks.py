@@ -14,6 +14,7 @@ from .report import (
     check_gradients_reach,
     check_init,
     fail,
+    fail_if_not_written,
     instantiate,
     untouched,
 )
@@ -45,6 +46,7 @@ def _forward_generator(
     try:
         return generator(z[:, :, None, None]), "(N, nz, 1, 1)"
     except Exception as first_error:  # noqa: BLE001 - any error: try the flat form, then explain
+        fail_if_not_written(check, first_error, "G's forward")
         try:
             return generator(z), "(N, nz)"
         except Exception:  # noqa: BLE001
@@ -84,6 +86,99 @@ def _check_output_layer(
     )
 
 
+CONV_OPS = frozenset({"conv2d", "conv_transpose2d"})
+# add_: BatchNorm counting its batches in training mode; detach: check_gradients_reach's
+IGNORED_OPS = SHAPE_OPS | {"add_", "detach"}
+# how a layer's operations are named in a failure
+OP_NAMES = {"batch_norm": "BatchNorm", "relu": "ReLU", "leaky_relu": "LeakyReLU", "tanh": "Tanh"}
+PAPER_SLOPE = 0.2  # LeakyReLU slope in D: paper, section 4
+
+
+def _layers(calls: list[str]) -> list[list[str]]:
+    """The operations after each convolution of a forward pass, one list per convolution
+    (relu_ counted as relu)."""
+    layers: list[list[str]] = []
+    for name in calls:
+        if name in CONV_OPS:
+            layers.append([])
+        elif layers and name not in IGNORED_OPS:
+            layers[-1].append(name.removesuffix("_"))
+    return layers
+
+
+def _check_generator_layers(calls: list[str], check: str, report: CheckReport) -> None:
+    """Every layer of G but the output: ConvTranspose2d -> BatchNorm -> ReLU (paper, section 3)."""
+    hidden = _layers(calls)[:-1]
+    for number, ops in enumerate(hidden, start=1):
+        seen = " -> ".join(["ConvTranspose2d", *(OP_NAMES.get(op, op) for op in ops)])
+        if "leaky_relu" in ops:
+            fail(
+                check,
+                f"layer {number} of G uses LeakyReLU ({seen})",
+                "the paper uses ReLU in every layer of G but the output, and LeakyReLU only in D "
+                "(section 3): nn.ReLU(True)",
+            )
+        if "batch_norm" not in ops:
+            fail(
+                check,
+                f"layer {number} of G has no BatchNorm ({seen})",
+                "the paper puts BatchNorm after every layer of G but the output (section 3): "
+                "ConvTranspose2d -> BatchNorm2d -> ReLU",
+            )
+        if ops != ["batch_norm", "relu"]:
+            fail(
+                check,
+                f"layer {number} of G is {seen}",
+                "each layer of G but the output is ConvTranspose2d -> BatchNorm2d -> ReLU, in "
+                "that order and nothing else (paper, section 3)",
+            )
+    report.passed.append(
+        f"{len(hidden)} hidden layers of ConvTranspose2d -> BatchNorm -> ReLU (paper, section 3)"
+    )
+
+
+def _check_discriminator_layers(
+    calls: list[str], slopes: list[float], check: str, report: CheckReport
+) -> None:
+    """D: Conv2d -> LeakyReLU(0.2) first, then Conv2d -> BatchNorm -> LeakyReLU(0.2) (section 3)."""
+    hidden = _layers(calls)[:-1]
+    for number, ops in enumerate(hidden, start=1):
+        seen = " -> ".join(["Conv2d", *(OP_NAMES.get(op, op) for op in ops)])
+        if "relu" in ops:
+            fail(
+                check,
+                f"layer {number} of D uses ReLU ({seen})",
+                f"the paper uses LeakyReLU in every layer of D (section 3): "
+                f"nn.LeakyReLU({PAPER_SLOPE}, True)",
+            )
+        if number == 1 and "batch_norm" in ops:
+            fail(
+                check,
+                f"D's first layer has a BatchNorm ({seen})",
+                "the paper puts no BatchNorm on D's input layer (section 3): Conv2d -> LeakyReLU",
+            )
+        expected = ["leaky_relu"] if number == 1 else ["batch_norm", "leaky_relu"]
+        if ops != expected:
+            fail(
+                check,
+                f"layer {number} of D is {seen}",
+                "D's first layer is Conv2d -> LeakyReLU, every later one but the last "
+                "Conv2d -> BatchNorm2d -> LeakyReLU, in that order (paper, section 3)",
+            )
+    wrong = sorted({slope for slope in slopes if slope != PAPER_SLOPE})
+    if wrong:
+        fail(
+            check,
+            f"D's LeakyReLU has slope {wrong[0]}"
+            + (" (PyTorch's default)" if wrong[0] == 0.01 else ""),
+            f"the paper uses a slope of {PAPER_SLOPE} (section 4): nn.LeakyReLU({PAPER_SLOPE}, True)",
+        )
+    report.passed.append(
+        f"Conv2d -> LeakyReLU({PAPER_SLOPE}) first, then {len(hidden) - 1} layers of Conv2d -> "
+        f"BatchNorm -> LeakyReLU (paper, section 3)"
+    )
+
+
 def _last_batch_norm_after_last_conv(model: nn.Module) -> bool:
     """True if a BatchNorm is registered after the last (transposed) convolution."""
     kinds = [type(m) for m in model.modules() if not list(m.children())]
@@ -104,8 +199,9 @@ def check_generator(
 
     nz, image_size and nc default to the module's attributes of those names, else
     100, 64 and 3 (the paper's). Checks: z (N, nz, 1, 1) gives images (N, nc, S, S);
-    outputs in [-1, 1] from a final Tanh; no BatchNorm on the output layer; conv weights
-    from N(0, 0.02); gradients reach every parameter. Raises CheckFailed with a hint.
+    outputs in [-1, 1] from a final Tanh; every other layer ConvTranspose2d -> BatchNorm ->
+    ReLU; no BatchNorm on the output layer; conv weights from N(0, 0.02); gradients reach
+    every parameter. Raises CheckFailed with a hint.
     """
     check = "check_generator"
     generator = instantiate(generator, check)
@@ -133,6 +229,7 @@ def check_generator(
         with torch.no_grad(), recorder:
             large = _forward_generator(generator, 10 * z, check)[0]
         _check_output_layer(recorder.names, large, check, report)
+        _check_generator_layers(recorder.names, check, report)
         if _last_batch_norm_after_last_conv(generator):
             fail(
                 check,
@@ -149,8 +246,18 @@ def _check_logits(
     discriminator: nn.Module, images: torch.Tensor, check: str, report: CheckReport
 ) -> torch.Tensor:
     recorder = CallRecorder()
-    with recorder:
-        logits = discriminator(images)
+    try:
+        with recorder:
+            logits = discriminator(images)
+    except Exception as error:  # noqa: BLE001 - explain any error with the expected design
+        fail_if_not_written(check, error, "D's forward")
+        size = images.shape[-1]
+        fail(
+            check,
+            f"D fails on images of shape {tuple(images.shape)}: {error}",
+            f"each Conv2d(k=4, s=2, p=1) halves the size: {size}x{size} needs "
+            f"log2({size}/4) of them down to 4x4, then Conv2d(C, 1, 4, 1, 0) to one logit",
+        )
     if not isinstance(logits, torch.Tensor):
         fail(
             check,
@@ -178,6 +285,7 @@ def _check_logits(
     report.passed.append(
         f"images {tuple(images.shape)} give raw logits of shape ({n},), no Sigmoid"
     )
+    _check_discriminator_layers(recorder.names, recorder.leaky_slopes, check, report)
     return logits
 
 
@@ -187,9 +295,10 @@ def check_discriminator(
     """Check a DCGAN discriminator (a module, or a class built with no arguments). Chapter 3.
 
     image_size and nc default to the module's attributes, else 64 and 3. Checks: images
-    (N, nc, S, S) give logits of shape (N,) with no Sigmoid; gradients reach the input
-    images (G learns through them) and every parameter; conv weights from N(0, 0.02).
-    Notes (not failures) if D uses no LeakyReLU (paper, section 3).
+    (N, nc, S, S) give logits of shape (N,) with no Sigmoid; the layers are Conv2d ->
+    LeakyReLU(0.2), then Conv2d -> BatchNorm -> LeakyReLU(0.2) (paper, sections 3 and 4);
+    gradients reach the input images (G learns through them) and every parameter; conv
+    weights from N(0, 0.02).
     """
     check = "check_discriminator"
     discriminator = instantiate(discriminator, check)
@@ -211,8 +320,4 @@ def check_discriminator(
                 "G learns through D's gradient with respect to the images: do not detach them in D",
             )
         report.passed.append("gradients reach the input images (G learns through them)")
-    if not any(isinstance(m, nn.LeakyReLU) for m in discriminator.modules()):
-        report.notes.append(
-            "no nn.LeakyReLU found: the paper uses LeakyReLU(0.2) in D (section 3)"
-        )
     return report

@@ -24,6 +24,11 @@ class CheckFailed(AssertionError):
         self.check, self.problem, self.hint = check, problem, hint
         super().__init__(f"{check}: {problem}\nHint: {hint}")
 
+    def _render_traceback_(self) -> list[str]:
+        """What Jupyter (IPython) shows in place of a traceback: the problem and the hint,
+        without the lines of library code that found it."""
+        return [f"CheckFailed: {self}"]
+
 
 @dataclass
 class CheckReport:
@@ -41,15 +46,23 @@ class CheckReport:
 
 
 class CallRecorder(TorchFunctionMode):
-    """Record the names of the torch functions a forward pass calls (sigmoid, tanh, ...)."""
+    """Record the names of the torch functions a forward pass calls (sigmoid, tanh, ...), and
+    the negative slope of every leaky_relu."""
 
     def __init__(self):
         super().__init__()
         self.names: list[str] = []
+        self.leaky_slopes: list[float] = []
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.names.append(getattr(func, "__name__", str(func)))
-        return func(*args, **(kwargs or {}))
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", str(func))
+        self.names.append(name)
+        if name in ("leaky_relu", "leaky_relu_"):  # F.leaky_relu's default slope is 0.01
+            self.leaky_slopes.append(
+                kwargs.get("negative_slope", args[1] if len(args) > 1 else 0.01)
+            )
+        return func(*args, **kwargs)
 
 
 @contextmanager
@@ -73,6 +86,17 @@ def fail(check: str, problem: str, hint: str) -> None:
     raise CheckFailed(check, problem, hint)
 
 
+def fail_if_not_written(check: str, error: Exception, what: str) -> None:
+    """Fail with 'not written yet' when error is the NotImplementedError of a blank exercise."""
+    if isinstance(error, NotImplementedError):
+        fail(
+            check,
+            f"{what} is not written yet (it raises NotImplementedError)",
+            "replace `raise NotImplementedError()` in the exercise cell with your code, run that "
+            "cell, then run this one again",
+        )
+
+
 def instantiate(model_or_class, check: str) -> nn.Module:
     """Accept an nn.Module, or a class / zero-argument factory that builds one."""
     model = model_or_class
@@ -81,6 +105,8 @@ def instantiate(model_or_class, check: str) -> nn.Module:
     ):
         try:
             model = model_or_class()
+        except NotImplementedError as error:
+            fail_if_not_written(check, error, getattr(model_or_class, "__name__", "the model"))
         except TypeError as error:
             fail(
                 check,
