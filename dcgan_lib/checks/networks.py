@@ -106,32 +106,72 @@ def _layers(calls: list[str]) -> list[list[str]]:
     return layers
 
 
+def _hidden_layers(calls: list[str], conv: str) -> list[tuple[int, list[str], str]]:
+    """(number from 1, operations, 'Conv2d -> BatchNorm -> ...') for every layer but the last."""
+    return [
+        (number, ops, " -> ".join([conv, *(OP_NAMES.get(op, op) for op in ops)]))
+        for number, ops in enumerate(_layers(calls)[:-1], start=1)
+    ]
+
+
+def _check_layer_rules(hidden, rules, check: str) -> None:
+    """Fail at the first (broken, problem, hint) that rules(number, ops) gives for a layer;
+    problem may name {number} and {seen} (the layer as 'Conv2d -> BatchNorm -> ...')."""
+    for number, ops, seen in hidden:
+        for broken, problem, hint in rules(number, ops):
+            if broken:
+                fail(check, problem.format(number=number, seen=seen), hint)
+
+
+def _generator_rules(number: int, ops: list[str]):
+    return [
+        (
+            "leaky_relu" in ops,
+            "layer {number} of G uses LeakyReLU ({seen})",
+            "the paper uses ReLU in every layer of G but the output, and LeakyReLU only in D "
+            "(section 3): nn.ReLU(True)",
+        ),
+        (
+            "batch_norm" not in ops,
+            "layer {number} of G has no BatchNorm ({seen})",
+            "the paper puts BatchNorm after every layer of G but the output (section 3): "
+            "ConvTranspose2d -> BatchNorm2d -> ReLU",
+        ),
+        (
+            ops != ["batch_norm", "relu"],
+            "layer {number} of G is {seen}",
+            "each layer of G but the output is ConvTranspose2d -> BatchNorm2d -> ReLU, in that "
+            "order and nothing else (paper, section 3)",
+        ),
+    ]
+
+
+def _discriminator_rules(number: int, ops: list[str]):
+    return [
+        (
+            "relu" in ops,
+            "layer {number} of D uses ReLU ({seen})",
+            f"the paper uses LeakyReLU in every layer of D (section 3): "
+            f"nn.LeakyReLU({PAPER_SLOPE}, True)",
+        ),
+        (
+            number == 1 and "batch_norm" in ops,
+            "D's first layer has a BatchNorm ({seen})",
+            "the paper puts no BatchNorm on D's input layer (section 3): Conv2d -> LeakyReLU",
+        ),
+        (
+            ops != (["leaky_relu"] if number == 1 else ["batch_norm", "leaky_relu"]),
+            "layer {number} of D is {seen}",
+            "D's first layer is Conv2d -> LeakyReLU, every later one but the last "
+            "Conv2d -> BatchNorm2d -> LeakyReLU, in that order (paper, section 3)",
+        ),
+    ]
+
+
 def _check_generator_layers(calls: list[str], check: str, report: CheckReport) -> None:
     """Every layer of G but the output: ConvTranspose2d -> BatchNorm -> ReLU (paper, section 3)."""
-    hidden = _layers(calls)[:-1]
-    for number, ops in enumerate(hidden, start=1):
-        seen = " -> ".join(["ConvTranspose2d", *(OP_NAMES.get(op, op) for op in ops)])
-        if "leaky_relu" in ops:
-            fail(
-                check,
-                f"layer {number} of G uses LeakyReLU ({seen})",
-                "the paper uses ReLU in every layer of G but the output, and LeakyReLU only in D "
-                "(section 3): nn.ReLU(True)",
-            )
-        if "batch_norm" not in ops:
-            fail(
-                check,
-                f"layer {number} of G has no BatchNorm ({seen})",
-                "the paper puts BatchNorm after every layer of G but the output (section 3): "
-                "ConvTranspose2d -> BatchNorm2d -> ReLU",
-            )
-        if ops != ["batch_norm", "relu"]:
-            fail(
-                check,
-                f"layer {number} of G is {seen}",
-                "each layer of G but the output is ConvTranspose2d -> BatchNorm2d -> ReLU, in "
-                "that order and nothing else (paper, section 3)",
-            )
+    hidden = _hidden_layers(calls, "ConvTranspose2d")
+    _check_layer_rules(hidden, _generator_rules, check)
     report.passed.append(
         f"{len(hidden)} hidden layers of ConvTranspose2d -> BatchNorm -> ReLU (paper, section 3)"
     )
@@ -141,30 +181,8 @@ def _check_discriminator_layers(
     calls: list[str], slopes: list[float], check: str, report: CheckReport
 ) -> None:
     """D: Conv2d -> LeakyReLU(0.2) first, then Conv2d -> BatchNorm -> LeakyReLU(0.2) (section 3)."""
-    hidden = _layers(calls)[:-1]
-    for number, ops in enumerate(hidden, start=1):
-        seen = " -> ".join(["Conv2d", *(OP_NAMES.get(op, op) for op in ops)])
-        if "relu" in ops:
-            fail(
-                check,
-                f"layer {number} of D uses ReLU ({seen})",
-                f"the paper uses LeakyReLU in every layer of D (section 3): "
-                f"nn.LeakyReLU({PAPER_SLOPE}, True)",
-            )
-        if number == 1 and "batch_norm" in ops:
-            fail(
-                check,
-                f"D's first layer has a BatchNorm ({seen})",
-                "the paper puts no BatchNorm on D's input layer (section 3): Conv2d -> LeakyReLU",
-            )
-        expected = ["leaky_relu"] if number == 1 else ["batch_norm", "leaky_relu"]
-        if ops != expected:
-            fail(
-                check,
-                f"layer {number} of D is {seen}",
-                "D's first layer is Conv2d -> LeakyReLU, every later one but the last "
-                "Conv2d -> BatchNorm2d -> LeakyReLU, in that order (paper, section 3)",
-            )
+    hidden = _hidden_layers(calls, "Conv2d")
+    _check_layer_rules(hidden, _discriminator_rules, check)
     wrong = sorted({slope for slope in slopes if slope != PAPER_SLOPE})
     if wrong:
         fail(
