@@ -26,6 +26,7 @@ from .checks import (
     check_g_loss,
     check_generator,
     check_output_size,
+    exercise,
 )
 from .config import TrainConfig
 from .data import SyntheticShapes, load_dataset, stack_dataset, to_uint8, try_load_dataset

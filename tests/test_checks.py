@@ -18,6 +18,7 @@ from dcgan_lib.checks import (
     check_g_loss,
     check_generator,
     check_output_size,
+    exercise,
     torch_output_size,
 )
 
@@ -411,7 +412,7 @@ def _pooled(D, images, order=1, pool=F.adaptive_max_pool2d, blocks=slice(None)):
     return torch.cat(maps[::order], dim=1)
 
 
-def _extractor(eval_mode=True, restore=True, no_grad=True, **pooling):
+def _extractor(eval_mode=True, restore=True, no_grad=True, standardise=False, **pooling):
     def extract(D, images):
         mode = D.training
         if eval_mode:
@@ -422,6 +423,8 @@ def _extractor(eval_mode=True, restore=True, no_grad=True, **pooling):
             D.train()
         elif restore:
             D.train(mode)
+        if standardise:
+            features = (features - features.mean(0)) / features.std(0).clamp_min(1e-8)
         return features
 
     return extract
@@ -444,6 +447,7 @@ def test_the_papers_feature_extractor_passes():
         (_extractor(restore=False), "left in eval mode", "D.train(mode)"),
         (_extractor(no_grad=False), "gradient graph", "torch.no_grad()"),
         (_extractor(restore="always-train"), "left in training mode", "not always D.train()"),
+        (_extractor(standardise=True), "were standardised", "the pooled maxima themselves"),
     ],
     ids=[
         "mean",
@@ -453,6 +457,7 @@ def test_the_papers_feature_extractor_passes():
         "not-restored",
         "with-grad",
         "always-train",
+        "standardised",
     ],  # fmt: skip
 )
 def test_a_wrong_feature_extractor_is_named_with_its_fix(extractor, problem, hint):
@@ -461,3 +466,16 @@ def test_a_wrong_feature_extractor_is_named_with_its_fix(extractor, problem, hin
     with pytest.raises(CheckFailed) as failed:
         check_feature_extractor(extractor)
     assert problem in failed.value.problem and hint in failed.value.hint
+
+
+def test_exercise_turns_a_blank_exercise_into_not_written_yet():
+    def my_loss(logits):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailed, match="my_loss is not written yet") as failure:
+        with exercise("my_loss"):
+            my_loss(torch.zeros(2))
+    assert "raise NotImplementedError()" in failure.value.hint
+    with pytest.raises(ValueError, match="other errors pass through"):
+        with exercise("my_loss"):
+            raise ValueError("other errors pass through")

@@ -144,6 +144,7 @@ STUDENT_WORK = {
                               ("my_discriminator", "check_my_discriminator")],
     "05_training": [("my_losses", "check_my_losses"),
                     ("my_training_loop", "loop_matches_library")],
+    "08_after_dcgan": [("my_hinge", "check_my_hinge")],
     "11_discriminator_features": [("my_features", "check_my_features")],
 }  # fmt: skip
 
