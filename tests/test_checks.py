@@ -479,3 +479,41 @@ def test_exercise_turns_a_blank_exercise_into_not_written_yet():
     with pytest.raises(ValueError, match="other errors pass through"):
         with exercise("my_loss"):
             raise ValueError("other errors pass through")
+
+
+class FlatZGenerator(StudentGenerator):
+    """Takes z only as (N, nz), adding the 1x1 itself: given (N, nz, 1, 1), its first
+    convolution is called (and recorded) before it fails on the 6-D input."""
+
+    def forward(self, z):
+        return self.main(z[:, :, None, None])
+
+
+def test_a_generator_taking_only_flat_z_has_its_layers_read_from_the_try_that_worked():
+    report = check_generator(FlatZGenerator(), nz=16, image_size=16, nc=1)
+    assert "(N, nz)" in report.passed[0] and "2 hidden layers" in repr(report)
+
+
+def test_dropout_in_d_is_no_layer_rule():
+    discriminator = tiny_discriminator()
+    for block in discriminator.blocks[:-1]:
+        block.append(nn.Dropout(0.1))
+    assert "LeakyReLU(0.2) first" in repr(check_discriminator(discriminator))
+
+
+def test_a_d_with_mismatched_channels_gets_the_channel_hint_not_the_halvings():
+    discriminator = tiny_discriminator()
+    discriminator.blocks[1][1] = nn.BatchNorm2d(3)
+    with pytest.raises(CheckFailed, match="D fails on images") as failure:
+        check_discriminator(discriminator)
+    assert "channels" in failure.value.hint and "halves" not in failure.value.hint
+
+
+def test_all_zero_features_are_not_called_standardised():
+    from dcgan_lib import check_feature_extractor
+
+    def zeros(D, images):
+        return torch.zeros_like(_extractor()(D, images))
+
+    with pytest.raises(CheckFailed, match="values differ"):
+        check_feature_extractor(zeros)

@@ -87,8 +87,9 @@ def _check_output_layer(
 
 
 CONV_OPS = frozenset({"conv2d", "conv_transpose2d"})
-# add_: BatchNorm counting its batches in training mode; detach: check_gradients_reach's
-IGNORED_OPS = SHAPE_OPS | {"add_", "detach"}
+# add_: BatchNorm counting its batches in training mode; detach: check_gradients_reach's;
+# dropout: not the paper's, but no rule of its layers either
+IGNORED_OPS = SHAPE_OPS | {"add_", "detach", "dropout", "dropout2d", "feature_dropout"}
 # how a layer's operations are named in a failure
 OP_NAMES = {"batch_norm": "BatchNorm", "relu": "ReLU", "leaky_relu": "LeakyReLU", "tanh": "Tanh"}
 PAPER_SLOPE = 0.2  # LeakyReLU slope in D: paper, section 4
@@ -245,7 +246,8 @@ def check_generator(
         report.passed.append(f"z of shape {z_shape} gives images of shape {expected}")
         recorder = CallRecorder()
         with torch.no_grad(), recorder:
-            large = _forward_generator(generator, 10 * z, check)[0]
+            # z in the shape G took above: a failed try must not enter the record
+            large = generator(10 * (z[:, :, None, None] if z_shape == "(N, nz, 1, 1)" else z))
         _check_output_layer(recorder.names, large, check, report)
         _check_generator_layers(recorder.names, check, report)
         if _last_batch_norm_after_last_conv(generator):
@@ -270,11 +272,15 @@ def _check_logits(
     except Exception as error:  # noqa: BLE001 - explain any error with the expected design
         fail_if_not_written(check, error, "D's forward")
         size = images.shape[-1]
+        too_small = "Kernel size can't be greater than actual input size" in str(error)
         fail(
             check,
             f"D fails on images of shape {tuple(images.shape)}: {error}",
             f"each Conv2d(k=4, s=2, p=1) halves the size: {size}x{size} needs "
-            f"log2({size}/4) of them down to 4x4, then Conv2d(C, 1, 4, 1, 0) to one logit",
+            f"log2({size}/4) of them down to 4x4, then Conv2d(C, 1, 4, 1, 0) to one logit"
+            if too_small
+            else "check each layer's channels: a Conv2d's or BatchNorm2d's input channels must "
+            "be the previous layer's output channels",
         )
     if not isinstance(logits, torch.Tensor):
         fail(
