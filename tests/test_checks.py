@@ -517,3 +517,30 @@ def test_all_zero_features_are_not_called_standardised():
 
     with pytest.raises(CheckFailed, match="values differ"):
         check_feature_extractor(zeros)
+
+
+class LinearHeadDiscriminator(nn.Module):
+    """The paper's D, section 3: the last convolution flattened into one linear unit."""
+
+    def __init__(self, head_norm: bool = True):
+        super().__init__()
+        self.blocks = nn.Sequential(
+            nn.Conv2d(1, 8, 4, 2, 1),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(8, 16, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(16) if head_norm else nn.Identity(),
+            nn.LeakyReLU(0.2, True),
+            nn.Flatten(),
+            nn.Linear(16 * 4 * 4, 1),
+        )
+        self.apply(init_weights)
+
+    def forward(self, images):
+        return self.blocks(images).view(-1)
+
+
+def test_a_d_with_a_linear_head_has_every_convolution_checked():
+    report = check_discriminator(LinearHeadDiscriminator(), image_size=16, nc=1)
+    assert "then 1 layer of Conv2d -> BatchNorm" in repr(report)
+    with pytest.raises(CheckFailed, match="layer 2 of D is Conv2d -> LeakyReLU\n"):
+        check_discriminator(LinearHeadDiscriminator(head_norm=False), image_size=16, nc=1)

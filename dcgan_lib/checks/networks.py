@@ -107,11 +107,22 @@ def _layers(calls: list[str]) -> list[list[str]]:
     return layers
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _hidden_layers(calls: list[str], conv: str) -> list[tuple[int, list[str], str]]:
-    """(number from 1, operations, 'Conv2d -> BatchNorm -> ...') for every layer but the last."""
+    """(number from 1, operations, 'Conv2d -> BatchNorm -> ...') for every layer but the last.
+
+    A last convolution flattened into one linear unit (the paper's D, section 3) is a layer
+    like the others; the linear unit is the last one."""
+    layers = _layers(calls)
+    if layers and "linear" in layers[-1]:
+        last = layers[-1]
+        layers[-1:] = [last[: last.index("linear")], []]
     return [
         (number, ops, " -> ".join([conv, *(OP_NAMES.get(op, op) for op in ops)]))
-        for number, ops in enumerate(_layers(calls)[:-1], start=1)
+        for number, ops in enumerate(layers[:-1], start=1)
     ]
 
 
@@ -174,7 +185,8 @@ def _check_generator_layers(calls: list[str], check: str, report: CheckReport) -
     hidden = _hidden_layers(calls, "ConvTranspose2d")
     _check_layer_rules(hidden, _generator_rules, check)
     report.passed.append(
-        f"{len(hidden)} hidden layers of ConvTranspose2d -> BatchNorm -> ReLU (paper, section 3)"
+        f"{_count(len(hidden), 'hidden layer')} of ConvTranspose2d -> BatchNorm -> ReLU "
+        f"(paper, section 3)"
     )
 
 
@@ -193,8 +205,8 @@ def _check_discriminator_layers(
             f"the paper uses a slope of {PAPER_SLOPE} (section 4): nn.LeakyReLU({PAPER_SLOPE}, True)",
         )
     report.passed.append(
-        f"Conv2d -> LeakyReLU({PAPER_SLOPE}) first, then {len(hidden) - 1} layers of Conv2d -> "
-        f"BatchNorm -> LeakyReLU (paper, section 3)"
+        f"Conv2d -> LeakyReLU({PAPER_SLOPE}) first, then {_count(len(hidden) - 1, 'layer')} of "
+        f"Conv2d -> BatchNorm -> LeakyReLU (paper, section 3)"
     )
 
 
