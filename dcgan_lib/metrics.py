@@ -289,8 +289,12 @@ def classifier_score(
     threshold: float = 0.9,
     classifier: MnistClassifier | None = None,
     device: str | torch.device = "cpu",
+    probabilities: torch.Tensor | None = None,
 ) -> dict:
     """Judge digits in [-1, 1] (N, C, H, W) with the MNIST classifier. Chapters 5 and 7.
+
+    probabilities: class_probabilities of these images if the caller already has them, so
+    that the classifier does not run twice.
 
     Returns a dict with "confident_share" (share of images whose top class has probability
     > threshold: quality), "class_histogram" (tensor (10,) share of images per predicted
@@ -298,7 +302,8 @@ def classifier_score(
     digit is equally common: mode coverage) and "score" (the Inception Score formula
     exp E_x KL(p(y|x) || p(y)) with this classifier, between 1 and 10).
     """
-    probabilities = class_probabilities(images, classifier, device=device)
+    if probabilities is None:
+        probabilities = class_probabilities(images, classifier, device=device)
     top_probability, predicted = probabilities.max(dim=1)
     histogram = torch.bincount(predicted, minlength=probabilities.shape[1]).double() / len(images)
     used = histogram[histogram > 0]

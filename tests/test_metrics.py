@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 
+from dcgan_lib import metrics
 from dcgan_lib.data import load_mnist5k
 from dcgan_lib.memorisation import nearest_neighbours
 from dcgan_lib.metrics import (
@@ -107,6 +108,18 @@ def test_classifier_score_sees_all_ten_digits_in_real_test_digits(digits):
     assert score["class_entropy"] > math.log(10) - 0.01
     assert score["score"] > 8
     assert score["class_histogram"].sum().item() == pytest.approx(1.0)
+
+
+def test_classifier_score_uses_probabilities_the_caller_already_has(digits, monkeypatch):
+    images = digits.images[:200]
+    fresh = classifier_score(images)
+    probabilities = metrics.class_probabilities(images)
+    monkeypatch.setattr(metrics, "class_probabilities", None)  # must not run again
+    given = classifier_score(images, probabilities=probabilities)
+    assert {k: v for k, v in given.items() if k != "class_histogram"} == {
+        k: v for k, v in fresh.items() if k != "class_histogram"
+    }
+    assert torch.equal(given["class_histogram"], fresh["class_histogram"])
 
 
 def test_classifier_score_of_one_repeated_digit_has_zero_class_entropy(digits):

@@ -39,16 +39,21 @@ SHAPE_OPS = frozenset(
 )
 
 
+# the shapes G may take z in, tried in this order: the 1x1 image, then the flat vector
+Z_LAYOUTS = {"(N, nz, 1, 1)": lambda z: z[:, :, None, None], "(N, nz)": lambda z: z}
+
+
 def _forward_generator(
     generator: nn.Module, z: torch.Tensor, check: str
 ) -> tuple[torch.Tensor, str]:
-    """Run G on z as (N, nz, 1, 1), falling back to (N, nz); return the output and the shape used."""
+    """Run G on z as (N, nz, 1, 1), falling back to (N, nz); return the output and the shape used
+    (a key of Z_LAYOUTS)."""
     try:
-        return generator(z[:, :, None, None]), "(N, nz, 1, 1)"
+        return generator(Z_LAYOUTS["(N, nz, 1, 1)"](z)), "(N, nz, 1, 1)"
     except Exception as first_error:  # noqa: BLE001 - any error: try the flat form, then explain
         fail_if_not_written(check, first_error, "G's forward")
         try:
-            return generator(z), "(N, nz)"
+            return generator(Z_LAYOUTS["(N, nz)"](z)), "(N, nz)"
         except Exception:  # noqa: BLE001
             fail(
                 check,
@@ -259,7 +264,7 @@ def check_generator(
         recorder = CallRecorder()
         with torch.no_grad(), recorder:
             # z in the shape G took above: a failed try must not enter the record
-            large = generator(10 * (z[:, :, None, None] if z_shape == "(N, nz, 1, 1)" else z))
+            large = generator(Z_LAYOUTS[z_shape](10 * z))
         _check_output_layer(recorder.names, large, check, report)
         _check_generator_layers(recorder.names, check, report)
         if _last_batch_norm_after_last_conv(generator):
