@@ -27,6 +27,7 @@ from .checks import (
     check_generator,
     check_output_size,
     exercise,
+    require_written,
 )
 from .config import TrainConfig
 from .data import SyntheticShapes, load_dataset, stack_dataset, to_uint8, try_load_dataset

@@ -19,6 +19,7 @@ from dcgan_lib.checks import (
     check_generator,
     check_output_size,
     exercise,
+    require_written,
     torch_output_size,
 )
 
@@ -479,6 +480,16 @@ def test_exercise_turns_a_blank_exercise_into_not_written_yet():
     with pytest.raises(ValueError, match="other errors pass through"):
         with exercise("my_loss"):
             raise ValueError("other errors pass through")
+
+
+@pytest.mark.parametrize("blank", [None, {}, [], ""])
+def test_require_written_fails_a_blank_value_and_returns_a_written_one(blank):
+    with pytest.raises(CheckFailed, match=r"rates is not written yet \(it is still ") as failure:
+        require_written("rates", blank)
+    assert failure.value.check == "rates" and "raise NotImplementedError()" in failure.value.hint
+    written = {"lr": 2e-3}
+    assert require_written("rates", written) is written
+    assert require_written("z", torch.zeros(0)).shape == (0,)  # a tensor is never a blank
 
 
 class FlatZGenerator(StudentGenerator):

@@ -17,7 +17,7 @@ Conventions checked (the same as dcgan_lib.models and dcgan_lib.train):
 from .features import check_feature_extractor
 from .losses import check_d_loss, check_g_loss
 from .networks import check_discriminator, check_generator
-from .report import CheckFailed, CheckReport, exercise
+from .report import CheckFailed, CheckReport, exercise, require_written
 from .sizes import check_output_size, torch_output_size
 
 __all__ = [
@@ -30,5 +30,6 @@ __all__ = [
     "check_generator",
     "check_output_size",
     "exercise",
+    "require_written",
     "torch_output_size",
 ]

@@ -97,15 +97,26 @@ def exercise(name: str):
         fail_if_not_written(name, error, name)
 
 
+# what a blank exercise is told, whether it raised NotImplementedError or left a value blank
+NOT_WRITTEN_HINT = (
+    "replace `raise NotImplementedError()` in the exercise cell with your code, run that cell, "
+    "then run this one again"
+)
+
+
 def fail_if_not_written(check: str, error: Exception, what: str) -> None:
     """Fail with 'not written yet' when error is the NotImplementedError of a blank exercise."""
     if isinstance(error, NotImplementedError):
-        fail(
-            check,
-            f"{what} is not written yet (it raises NotImplementedError)",
-            "replace `raise NotImplementedError()` in the exercise cell with your code, run that "
-            "cell, then run this one again",
-        )
+        fail(check, f"{what} is not written yet (it raises NotImplementedError)", NOT_WRITTEN_HINT)
+
+
+def require_written(name: str, value):
+    """Return value, or fail as 'not written yet' while it is still the exercise's blank: None
+    or an empty dict, list, tuple or string (the student version's exercise cell raised before
+    setting it). Chapters 8 and 9."""
+    if value is None or (isinstance(value, (dict, list, tuple, str, set)) and not value):
+        fail(name, f"{name} is not written yet (it is still {value!r})", NOT_WRITTEN_HINT)
+    return value
 
 
 def instantiate(model_or_class, check: str) -> nn.Module:
