@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export DCGAN_QUICK ?= 1
 export PYTHONHASHSEED ?= 0
 
-.PHONY: book test lint unit nbval student grading-kit clean browser chromium gpu-check gpu-check-dry release
+.PHONY: book test lint unit nbval student grading-kit clean browser chromium gpu-check gpu-check-dry gpu-train release
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ test: lint unit gpu-check-dry nbval browser
 # no network), about 7 minutes; the report goes to gpu-check/ (bench/RESULTS.md takes it in)
 gpu-check:
 	PYTHONPATH=. python3 -m dcgan_lib gpu-check --out $(or $(GPU_CHECK_OUT),gpu-check)
+
+# on a lent GPU, after gpu-check, in the device time left: the shipped generators' recipes
+# (data/train_checkpoints.sh) trained side by side for GPU_TRAIN_SECONDS and scored (issue 14);
+# the best and last exports and report.md go to gpu-train/ (data/README.md takes them in)
+gpu-train:
+	PYTHONPATH=. python3 tools/gpu_train.py --seconds $(or $(GPU_TRAIN_SECONDS),240) \
+		--out $(or $(GPU_TRAIN_OUT),gpu-train)
 
 # the same phases on the CPU at toy sizes, in under two minutes: make test runs it
 gpu-check-dry: $(STAMP)

@@ -103,11 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The TrainConfig that `train`'s options describe (tools/gpu_train.py reads recipes so)."""
+    return TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+
+
 def run_train(args, argv: list[str]) -> int:
     from .distributed import finish_distributed
     from .train import train
 
-    config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    config = config_from_args(args)
     try:
         result = train(
             config, out_dir=args.out, resume=not args.no_resume, progress=not args.quiet
