@@ -29,13 +29,33 @@ def test_the_recipes_are_those_the_shipped_checkpoints_were_trained_with():
 
 
 def test_a_dry_run_trains_exports_and_scores_in_pieces(tmp_path):
-    report = gpu_train.gpu_train(
-        tmp_path, seconds=gpu_train.MARGIN_S + 1, dry=True, only=["mnist5k-32"]
-    )
-    assert not report["failed"] and report["rows"]
+    report = gpu_train.gpu_train(tmp_path, seconds=20, dry=True, only=["mnist5k-32"])
+    assert not report["failed"] and report["elapsed_s"] < 20 + gpu_train.GRACE_S
     steps = [row["step"] for row in report["rows"]]
-    assert steps == list(range(5, 5 * len(steps) + 1, 5))
+    assert len(steps) >= 2 and steps == list(range(5, 5 * len(steps) + 1, 5))  # resumed
     assert {"confident_share", "entropy_share", "fid"} <= set(report["rows"][0])
-    best = load_generator(tmp_path / "mnist5k-32-best.pt")
-    assert best.ngf == 8  # the dry run's toy width
+    assert {row["precision"] for row in report["rows"]} == {"fp32"}
+    best = max(report["rows"], key=gpu_train.bar_value)
+    assert load_generator(tmp_path / "mnist5k-32-best.pt").ngf == 8  # the dry run's width
+    # the last export is kept beside the best one only where they differ
+    assert (tmp_path / "mnist5k-32-last.pt").exists() == (best is not report["rows"][-1])
     assert "| mnist5k-32 | 5 |" in (tmp_path / "report.md").read_text()
+
+
+def test_a_recipe_that_fails_is_reported_and_the_others_kept(tmp_path):
+    script = tmp_path / "recipes.sh"
+    script.write_text(
+        'COMMON="--seed 0 --quiet"\n'
+        "python -m dcgan_lib train --dataset mnist5k --image-size 32 $COMMON \\\n"
+        '    --out "$RUNS/good"\n'
+        'python -m dcgan_lib train --dataset mnist5k --batch-size 0 --out "$RUNS/bad"\n'
+    )
+    assert gpu_train.recipes(script) == {
+        "good": ["--dataset", "mnist5k", "--image-size", "32", "--seed", "0", "--quiet"],
+        "bad": ["--dataset", "mnist5k", "--batch-size", "0"],
+    }
+    out = tmp_path / "out"
+    report = gpu_train.gpu_train(out, seconds=1, dry=True, script=script)
+    assert list(report["failed"]) == ["bad"] and "batch_size" in report["failed"]["bad"]
+    assert [row["run"] for row in report["rows"]] == ["good"]  # the first piece always runs
+    assert (out / "good-best.pt").exists() and "bad failed" in (out / "report.md").read_text()

@@ -1,30 +1,35 @@
 """Train the shipped generators' recipes on a lent GPU for a fixed time, side by side (issue 14).
 
-    make gpu-train      # PYTHONPATH=. python3 tools/gpu_train.py --seconds 240 --out gpu-train
+    make gpu-train GPU_TRAIN_SECONDS=240 GPU_TRAIN_OUT=$OUT
+    PYTHONPATH=. python3 tools/gpu_train.py --seconds 240 --out $OUT     # the same, without make
 
 Run it after `make gpu-check`, in the device time that is left, on the stock GPU image's
-python3 (no venv, no network). Each recipe of data/train_checkpoints.sh (read from that script,
-so the two cannot drift apart) trains in its own process on the one GPU: these models are too
-small to keep a GPU busy, so three at once cost little more than one. A run goes in pieces of
-about a minute; after each piece it is exported in half precision and scored the way
-data/README.md scores the shipped files (tools/score_checkpoints.py's measures), and a next
-piece starts only if it fits in the time left. Resuming is exact, so
-`python -m dcgan_lib train <recipe> --device cuda --steps N` gives the export of step N again
-(on the same kind of GPU and torch).
+python3 (no venv, no network); give the device call a limit of at least S + 90 seconds. Each
+recipe of data/train_checkpoints.sh (read from that script, so the two cannot drift apart)
+trains in its own process on the one GPU, in fp32 like the shipped runs: these models are too
+small to keep a GPU busy, so three at once cost little more than one. A run goes in pieces, a
+first one of FIRST_PIECE steps that measures the rate, then about a minute's worth each; after
+each piece it is exported in half precision and scored the way data/README.md scores the
+shipped files (tools/score_checkpoints.py's measures), and a next piece starts only while more
+than MARGIN_S seconds are left. `python -m dcgan_lib train <recipe> --device cuda --precision
+fp32 --steps N --out RUN` then `python -m dcgan_lib export RUN/checkpoint.pt F --half` trains the
+same recipe to step N again (the same weights only where cuDNN picks the same kernels).
 
 OUT receives, for each recipe, the export that scored best on issue 14's first bar
-(NAME-best.pt) and the last one (NAME-last.pt) where they differ, plus report.json and
-report.md with every piece's step, time and scores: at most 8 files, what the device tool
-returns. ``--dry`` runs the same code on the CPU at toy sizes (ngf = ndf = 8, pieces of 5 steps,
-64 samples per score).
+(NAME-best.pt) and the last one (NAME-last.pt) where they differ, both kept up to date after
+every piece, and at the end report.json and report.md with every piece's step, time and scores:
+at most 8 files, what the device tool returns. ``--dry`` runs the same code on the CPU at toy
+sizes (ngf = ndf = 8, pieces of 5 steps, 64 samples per score, 2 s kept free).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -37,10 +42,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 RECIPE_SCRIPT = ROOT / "data" / "train_checkpoints.sh"
 # options a GPU run sets itself: how long, where, on which device, how often it writes
 SET_HERE = {"--steps", "--out", "--device", "--checkpoint-every", "--sample-every"}
-FIRST_PIECE = 1000  # steps of the first piece, which measures the rate
+FIRST_PIECE = 200  # steps of the first piece, which measures the rate
 PIECE_S = 60.0  # the pieces after it: about this long, so that the scores trace the run
 MARGIN_S = 20.0  # kept free at the end for the last export, its scores and the report
-DRY = {"piece": 5, "samples": 64, "options": ["--ngf", "8", "--ndf", "8"]}
+GRACE_S = 30.0  # past the deadline, a worker still running is stopped
+DRY = {"piece": 5, "samples": 64, "margin_s": 2.0, "options": ["--ngf", "8", "--ndf", "8"]}
 
 
 def recipes(script: Path = RECIPE_SCRIPT) -> dict[str, list[str]]:
@@ -94,73 +100,118 @@ def bar_value(row: dict) -> float:
     return row.get("confident_share", row.get("clean_share", 0.0))
 
 
-def worker(name: str, until: float, work: Path, dry: bool) -> None:
-    """Train one recipe in pieces until the wall-clock time `until`; after each piece export,
-    score and rewrite work/NAME.json with the rows so far."""
+def publish(source: Path, target: Path) -> None:
+    """Copy source to target by way of a temporary file: target is never half written."""
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.copy(source, tmp)
+    os.replace(tmp, target)
+
+
+def worker(name: str, until: float, out: Path, work: Path, script: Path, dry: bool) -> None:
+    """Train one recipe in pieces until the wall-clock time `until`. After each piece: export,
+    score, rewrite work/NAME.json with the rows so far, and keep OUT/NAME-best.pt and
+    OUT/NAME-last.pt up to date, so that a run stopped at any moment loses only its last piece."""
     from dcgan_lib.__main__ import build_parser, config_from_args
     from dcgan_lib.checkpoints import export_checkpoint
     from dcgan_lib.data import load_dataset
+    from dcgan_lib.errors import TrainingInterrupted
     from dcgan_lib.train import train
 
+    best_file, last_file = out / f"{name}-best.pt", out / f"{name}-last.pt"
+    for old in (best_file, last_file):  # an earlier run's files in the same folder
+        old.unlink(missing_ok=True)
     run = work / name
-    options = recipes()[name] + (DRY["options"] if dry else [])
+    options = recipes(script)[name] + (DRY["options"] if dry else [])
     args = build_parser().parse_args(["train", *options, "--out", str(run)])
     config = config_from_args(args)
     config.device = "cpu" if dry else "cuda"
+    config.precision = "fp32"  # the shipped runs' precision (the GPU's speed here is launch-bound)
     config.sample_every = config.checkpoint_every = 10**9  # a checkpoint at each piece's end
     dataset = load_dataset(config.dataset, image_size=config.image_size, seed=config.seed)
     rows: list[dict] = []
     step, rate = 0, None
     while True:
-        left = until - time.time() - MARGIN_S
+        left = until - time.time() - (DRY["margin_s"] if dry else MARGIN_S)
         if dry:
             piece = DRY["piece"]
         elif rate is None:
             piece = FIRST_PIECE
-        else:  # whole thousands of steps, about PIECE_S seconds' worth
-            piece = int(min(left, PIECE_S) * rate) // 1000 * 1000
-        if rows and (left <= 0 or piece < 1 or piece / rate > left):  # the first always runs
+        else:  # whole hundreds of steps, about PIECE_S seconds' worth
+            piece = int(min(left, PIECE_S) * rate) // 100 * 100
+        if rows and (left <= 0 or piece < 1):  # the first piece always runs
             return
         started = time.time()
         config.steps = step + piece
-        train(config, dataset, run, progress=False)
+        try:
+            train(config, dataset, run, progress=False)
+        except TrainingInterrupted:  # stopped by the parent at its deadline
+            return
         seconds = time.time() - started
         step, rate = config.steps, piece / seconds
         export = export_checkpoint(run / "checkpoint.pt", work / f"{name}-{step}.pt", half=True)
         scores = score(export, DRY["samples"] if dry else 2000)
         rows.append(
             {"run": name, "step": step, "seconds": round(seconds, 1),
-             "steps_per_s": round(rate, 1), **{k: round(v, 4) for k, v in scores.items()}}
+             "steps_per_s": round(rate, 1), "precision": config.precision,
+             **{k: round(v, 4) for k, v in scores.items()}}
         )  # fmt: skip
-        (work / f"{name}.json").write_text(json.dumps(rows))
+        (work / f"{name}.rows").write_text(json.dumps(rows))
+        publish(work / f"{name}.rows", work / f"{name}.json")
+        if max(rows, key=bar_value) is rows[-1]:
+            publish(export, best_file)
+            last_file.unlink(missing_ok=True)
+        else:
+            publish(export, last_file)
+        for older in work.glob(f"{name}-*.pt"):  # the exports are in OUT now
+            older.unlink()
         print(f"{name}: {rows[-1]}", flush=True)
 
 
-def markdown(rows: list[dict], failed: dict[str, str], device: str, seconds: float) -> str:
-    lines = [f"# GPU training of the shipped recipes: {device}, {seconds:.0f} s", ""]
-    fixed = ["run", "step", "seconds", "steps_per_s"]
+def markdown(report: dict) -> str:
+    rows = report["rows"]
+    lines = [
+        f"# GPU training of the shipped recipes: {report['device']}",
+        "",
+        f"{report['seconds']:.0f} s asked for, {report['elapsed_s']:.0f} s taken.",
+        "",
+    ]
+    fixed = ["run", "step", "seconds", "steps_per_s", "precision"]
     header = fixed + sorted({k for row in rows for k in row} - set(fixed))
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(row.get(k, "")) for k in header) + " |" for row in rows]
-    lines += [f"\n{name} failed: {why}" for name, why in failed.items()]
+    lines += [f"\n{name} failed: {why}" for name, why in report["failed"].items()]
+    lines += [
+        f"\n{name} was stopped at the deadline after its last piece (its rows are kept)"
+        for name in report["stopped_at_deadline"]
+    ]
     return "\n".join(lines) + "\n"
 
 
-def gpu_train(out: Path, seconds: float, dry: bool = False, only: list[str] | None = None) -> dict:
-    """Train every recipe (or those named in `only`) for `seconds`, side by side; write OUT
-    as the module says."""
+def gpu_train(
+    out: Path,
+    seconds: float,
+    dry: bool = False,
+    only: list[str] | None = None,
+    script: Path = RECIPE_SCRIPT,
+) -> dict:
+    """Train every recipe of `script` (or those named in `only`) for `seconds`, side by side;
+    write OUT as the module says. A worker still running GRACE_S after the deadline is stopped
+    (SIGTERM: it writes its checkpoint and exits); the report is written whatever happens."""
     import torch
 
     device = "CPU (dry run)" if dry else torch.cuda.get_device_name(0)
     out.mkdir(parents=True, exist_ok=True)
-    until = time.time() + seconds
-    rows, failed = [], {}
+    started = time.time()
+    until = started + seconds
+    names = only or list(recipes(script))
+    failed: dict[str, str] = {}
+    stopped: list[str] = []  # by SIGTERM at the deadline, while exporting or scoring
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        names = only or list(recipes())
-        workers = {
-            name: subprocess.Popen(
-                [
+        workers = {}
+        try:
+            for name in names:
+                command = [
                     sys.executable,
                     __file__,
                     "--worker",
@@ -168,31 +219,45 @@ def gpu_train(out: Path, seconds: float, dry: bool = False, only: list[str] | No
                     "--until",
                     str(until),
                     "--out",
+                    str(out),
+                    "--work",
                     str(work),
+                    "--recipes",
+                    str(script),
                 ]
-                + (["--dry"] if dry else []),
-                stderr=subprocess.PIPE,
-                text=True,
-            )  # fmt: skip
-            for name in names
-        }
-        for name, process in workers.items():
-            _, errors = process.communicate()
-            if process.returncode:
-                failed[name] = (errors.strip().splitlines() or ["(no message)"])[-1]
-            done = work / f"{name}.json"
-            runs = json.loads(done.read_text()) if done.exists() else []
-            if not runs:
-                failed.setdefault(name, "no piece finished in the time given")
-                continue
-            best = max(runs, key=bar_value)
-            shutil.copy(work / f"{name}-{best['step']}.pt", out / f"{name}-best.pt")
-            if best is not runs[-1]:
-                shutil.copy(work / f"{name}-{runs[-1]['step']}.pt", out / f"{name}-last.pt")
-            rows += runs
-    report = {"device": device, "seconds": seconds, "rows": rows, "failed": failed}
-    (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
-    (out / "report.md").write_text(markdown(rows, failed, device, seconds))
+                command += ["--dry"] if dry else []
+                with open(work / f"{name}.err", "w") as errors:
+                    workers[name] = subprocess.Popen(command, stderr=errors)
+            while (
+                any(p.poll() is None for p in workers.values()) and time.time() < until + GRACE_S
+            ):
+                time.sleep(0.5)
+        finally:
+            for process in workers.values():
+                if process.poll() is None:
+                    process.terminate()
+            for name, process in workers.items():
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    failed[name] = "did not stop within 60 s of SIGTERM"
+                if process.returncode == -signal.SIGTERM:  # stopped outside a training piece
+                    stopped.append(name)
+                elif process.returncode and name not in failed:
+                    lines = (work / f"{name}.err").read_text().strip().splitlines()
+                    failed[name] = (lines or [f"exit status {process.returncode}"])[-1]
+            rows = []
+            for name in names:
+                done = work / f"{name}.json"
+                runs = json.loads(done.read_text()) if done.exists() else []
+                if not runs:
+                    failed.setdefault(name, "no piece finished in the time given")
+                rows += runs
+            report = {"device": device, "seconds": seconds, "elapsed_s": time.time() - started,
+                      "rows": rows, "failed": failed, "stopped_at_deadline": stopped}  # fmt: skip
+            (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+            (out / "report.md").write_text(markdown(report))
     return report
 
 
@@ -204,9 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=sorted(recipes()), help="these recipes")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # one recipe's process
     parser.add_argument("--until", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--recipes", type=Path, default=RECIPE_SCRIPT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(args.worker, args.until, args.out, args.dry)
+        worker(args.worker, args.until, args.out, args.work, args.recipes, args.dry)
         return 0
     report = gpu_train(args.out, args.seconds, args.dry, args.only)
     print((args.out / "report.md").read_text())

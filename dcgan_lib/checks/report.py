@@ -99,8 +99,8 @@ def exercise(name: str):
 
 # what a blank exercise is told, whether it raised NotImplementedError or left a value blank
 NOT_WRITTEN_HINT = (
-    "replace `raise NotImplementedError()` in the exercise cell with your code, run that cell, "
-    "then run this one again"
+    "write your code in the exercise cell, in place of `raise NotImplementedError()`, run that "
+    "cell, then run this one again"
 )
 
 
@@ -112,8 +112,8 @@ def fail_if_not_written(check: str, error: Exception, what: str) -> None:
 
 def require_written(name: str, value):
     """Return value, or fail as 'not written yet' while it is still the exercise's blank: None
-    or an empty dict, list, tuple or string (the student version's exercise cell raised before
-    setting it). Chapters 8 and 9."""
+    or an empty dict, list, tuple, set or string (the student version's exercise cell raised
+    before setting it, or the student left the blank as it was). Chapters 8 and 9."""
     if value is None or (isinstance(value, (dict, list, tuple, str, set)) and not value):
         fail(name, f"{name} is not written yet (it is still {value!r})", NOT_WRITTEN_HINT)
     return value
