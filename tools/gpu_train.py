@@ -74,24 +74,16 @@ def recipes(script: Path = RECIPE_SCRIPT) -> dict[str, list[str]]:
     return found
 
 
-_real_features = []  # the held-out digits' features, computed once per process
-
-
-def score(path: Path, samples: int) -> dict[str, float]:
+def score(path: Path, samples: int, dataset: str) -> dict[str, float]:
     """data/README.md's scores of one export: the digits' three, or the shapes' clean share."""
     import score_checkpoints as sc
 
-    from dcgan_lib.checkpoints import load_checkpoint
-    from dcgan_lib.data import load_mnist5k
-    from dcgan_lib.metrics import extract_features, mnist_split
     from dcgan_lib.shapes_classifier import clean_shape_mask
 
     images = sc.generate(path, samples)
-    if load_checkpoint(path)["config"]["dataset"] != "mnist5k":
+    if dataset != "mnist5k":
         return {"clean_share": clean_shape_mask(images).float().mean().item()}
-    if not _real_features:
-        _real_features.append(extract_features(load_mnist5k(32).images[mnist_split()[1]]))
-    found = sc.digit_scores(images, _real_features[0])
+    found = sc.digit_scores(images, sc.held_out_features())
     return {k: found[k] for k in ("confident_share", "entropy_share", "fid")}
 
 
@@ -149,14 +141,15 @@ def worker(name: str, until: float, out: Path, work: Path, script: Path, dry: bo
         seconds = time.time() - started
         step, rate = config.steps, piece / seconds
         export = export_checkpoint(run / "checkpoint.pt", work / f"{name}-{step}.pt", half=True)
-        scores = score(export, DRY["samples"] if dry else 2000)
+        scores = score(export, DRY["samples"] if dry else 2000, config.dataset)
         rows.append(
             {"run": name, "step": step, "seconds": round(seconds, 1),
              "steps_per_s": round(rate, 1), "precision": config.precision,
              **{k: round(v, 4) for k, v in scores.items()}}
         )  # fmt: skip
-        (work / f"{name}.rows").write_text(json.dumps(rows))
-        publish(work / f"{name}.rows", work / f"{name}.json")
+        written = work / f"{name}.json.tmp"  # renamed into place: the parent never reads half
+        written.write_text(json.dumps(rows))
+        os.replace(written, work / f"{name}.json")
         if max(rows, key=bar_value) is rows[-1]:
             publish(export, best_file)
             last_file.unlink(missing_ok=True)
