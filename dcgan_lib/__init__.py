@@ -25,7 +25,12 @@ from .checks import (
     check_feature_extractor,
     check_g_loss,
     check_generator,
+    check_hinge_losses,
+    check_middles,
+    check_move_right,
     check_output_size,
+    check_same_as_library,
+    check_training_loop,
     exercise,
     require_written,
 )

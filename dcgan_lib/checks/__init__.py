@@ -12,13 +12,20 @@ Conventions checked (the same as dcgan_lib.models and dcgan_lib.train):
 * losses take logits: `d_loss(real_logits, fake_logits)`, `g_loss(fake_logits)`;
 * weights start from N(0, 0.02) (paper, section 4);
 * D's features: every block max-pooled to 4x4, flattened, concatenated (section 5.1).
+
+Besides the rules, some checks hold a student's answer against the library itself: the same
+layer shapes (check_same_as_library), the same parameters after training steps
+(check_training_loop), the same losses (check_hinge_losses), the same z's (check_move_right,
+check_middles).
 """
 
 from .features import check_feature_extractor
-from .losses import check_d_loss, check_g_loss
-from .networks import check_discriminator, check_generator
+from .latent import check_middles, check_move_right
+from .losses import check_d_loss, check_g_loss, check_hinge_losses
+from .networks import check_discriminator, check_generator, check_same_as_library
 from .report import CheckFailed, CheckReport, exercise, require_written
 from .sizes import check_output_size, torch_output_size
+from .training import check_training_loop
 
 __all__ = [
     "CheckFailed",
@@ -28,7 +35,12 @@ __all__ = [
     "check_feature_extractor",
     "check_g_loss",
     "check_generator",
+    "check_hinge_losses",
+    "check_middles",
+    "check_move_right",
     "check_output_size",
+    "check_same_as_library",
+    "check_training_loop",
     "exercise",
     "require_written",
     "torch_output_size",

@@ -9,8 +9,13 @@ from collections.abc import Callable
 
 import torch
 
-from ..losses import discriminator_loss, generator_loss
-from .report import CheckReport, fail, fail_if_not_written
+from ..losses import (
+    discriminator_loss,
+    generator_loss,
+    hinge_discriminator_loss,
+    hinge_generator_loss,
+)
+from .report import CheckReport, exercise, fail, fail_if_not_written
 
 
 def _call_loss(fn: Callable, args: tuple[torch.Tensor, ...], check: str) -> torch.Tensor:
@@ -167,4 +172,58 @@ def check_g_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> CheckReport:
     return report
 
 
-# (in_size, kernel, stride, padding): DCGAN's layers first, then cases where floor matters
+def check_hinge_losses(
+    d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    g_loss: Callable[[torch.Tensor], torch.Tensor],
+) -> CheckReport:
+    """Check a student's hinge losses (SN-GAN, Miyato et al., 2018) against the library's.
+    Chapter 8.
+
+    d_loss(real_logits, fake_logits) must be mean(relu(1 - real)) + mean(relu(1 + fake)) and
+    g_loss(fake_logits) must be -mean(fake), each a scalar tensor: on outputs whose losses are
+    known by hand (real outputs past the margin +1 and fakes below -1 cost D nothing) and on
+    random outputs, compared with hinge_discriminator_loss and hinge_generator_loss. The
+    failures are named after the exercise's functions. Raises CheckFailed with a hint.
+    """
+    report = CheckReport("check_hinge_losses")
+    real, fake = torch.tensor([2.0, 0.5, -1.0]), torch.tensor([-3.0, 0.0, 1.0])
+    outputs = torch.randn(2, 100, generator=torch.Generator().manual_seed(0)) * 3
+    d_known_value, g_known_value = (0.5 + 2.0 + 3.0) / 3, 2.0 / 3
+    with exercise("my_hinge_d_loss"):  # a blank exercise: "not written yet"
+        d_known, d_random = d_loss(real, fake), d_loss(*outputs)
+    with exercise("my_hinge_g_loss"):
+        g_known, g_random = g_loss(fake), g_loss(outputs[1])
+    for name, loss in (("my_hinge_d_loss", d_known), ("my_hinge_g_loss", g_known)):
+        if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+            fail(
+                name,
+                f"returns {getattr(loss, 'shape', type(loss).__name__)}, not a scalar tensor",
+                "average over the batch with .mean() and return the tensor",
+            )
+    if not (
+        abs(d_known.item() - d_known_value) < 1e-6
+        and torch.allclose(d_random, hinge_discriminator_loss(*outputs))
+    ):
+        fail(
+            "my_hinge_d_loss",
+            f"gives {d_known.item():.4f} on real {real.tolist()} and fake {fake.tolist()}, "
+            f"not {d_known_value:.4f}",
+            "mean(relu(1 - real)) + mean(relu(1 + fake)): a margin on each side, each term "
+            "averaged over its own batch",
+        )
+    report.passed.append(
+        f"D's loss: {d_known_value:.4f} on known outputs, the library's on random"
+    )
+    if not (
+        abs(g_known.item() - g_known_value) < 1e-6
+        and torch.allclose(g_random, hinge_generator_loss(outputs[1]))
+    ):
+        fail(
+            "my_hinge_g_loss",
+            f"gives {g_known.item():.4f} on fake {fake.tolist()}, not {g_known_value:.4f}",
+            "G's hinge loss is -mean(fake): no margin and no relu for G",
+        )
+    report.passed.append(
+        f"G's loss: {g_known_value:.4f} on known outputs, the library's on random"
+    )
+    return report

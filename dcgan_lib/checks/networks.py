@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..models import Discriminator, Generator, count_parameters
 from .report import (
     CallRecorder,
     CheckReport,
@@ -361,4 +362,113 @@ def check_discriminator(
                 "G learns through D's gradient with respect to the images: do not detach them in D",
             )
         report.passed.append("gradients reach the input images (G learns through them)")
+    return report
+
+
+def _layer_shapes(net: nn.Module, x: torch.Tensor, check: str) -> list[tuple[int, ...]]:
+    """The output shape of every convolution of net on x (in eval mode, no gradients)."""
+    shapes: list[tuple[int, ...]] = []
+    hooks = [
+        module.register_forward_hook(lambda m, i, output: shapes.append(tuple(output.shape)))
+        for module in net.modules()
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d))
+    ]
+    try:
+        with torch.no_grad():
+            net.eval()(x)
+    except RuntimeError as error:
+        fail(
+            check,
+            f"{type(net).__name__} fails on an input of shape {tuple(x.shape)}: {error}",
+            "G gets z of shape (N, nz): view it as (N, nz, 1, 1) in forward",
+        )
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return shapes
+
+
+def _build(cls, args: tuple, check: str) -> nn.Module:
+    """cls(*args), or a CheckFailed saying why not."""
+    what = getattr(cls, "__name__", "the class")
+    try:
+        model = cls(*args)
+    except NotImplementedError as error:
+        fail_if_not_written(check, error, what)
+    except TypeError as error:
+        fail(
+            check,
+            f"{what}{args} raised {error!r}",
+            "keep the exercise's signatures: MyGenerator(nz, ngf, image_size, nc) and "
+            "MyDiscriminator(nc, ndf, image_size)",
+        )
+    return instantiate(model, check)
+
+
+# the two sizes the course builds: the paper's 64x64 colour images and chapter 5's 32x32 digits
+LIBRARY_SIZES = ((100, 128, 64, 3), (100, 32, 32, 1))
+
+
+def check_same_as_library(generator_class, discriminator_class) -> CheckReport:
+    """Hold a student's G and D classes against the library's Generator and Discriminator.
+    Chapter 3.
+
+    The classes are built as generator_class(nz, ngf, image_size, nc) and
+    discriminator_class(nc, ndf, image_size) at the paper's size for 64x64 colour images and at
+    the size chapter 5 trains (32x32 digits). Each must have as many parameters as the library's
+    network and the same output shape after every convolution, for z of shape (N, nz) and images
+    (N, nc, S, S). Raises CheckFailed with a hint at the first difference.
+    """
+    check = "check_same_as_library"
+    report = CheckReport(check)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        for nz, width, size, nc in LIBRARY_SIZES:
+            pairs = {
+                "G": (
+                    (generator_class, (nz, width, size, nc)),
+                    Generator(nz=nz, ngf=width, image_size=size, nc=nc),
+                    torch.randn(2, nz),  # z as the exercise gives it: (N, nz)
+                ),
+                "D": (
+                    (discriminator_class, (nc, width, size)),
+                    Discriminator(nc=nc, ndf=width, image_size=size),
+                    torch.randn(2, nc, size, size),
+                ),
+            }
+            for name, ((cls, args), library, x) in pairs.items():
+                mine = _build(cls, args, check)
+                ours, theirs = count_parameters(mine), count_parameters(library)
+                if ours != theirs:
+                    # a BatchNorm or bias too many or too few changes the count by at most
+                    # twice the widest layer's channels per layer (log2(S / 4) + 1 layers);
+                    # a wrong width by far more
+                    layers = size.bit_length() - 2
+                    small = abs(theirs - ours) <= 2 * (width * size // 8) * layers
+                    fail(
+                        check,
+                        f"{size}x{size}x{nc} {name}: {ours:,} parameters, the library's "
+                        f"{theirs:,}, a difference of {abs(theirs - ours):,}",
+                        "2 x C is a BatchNorm of C channels missing or extra (D's first layer "
+                        "has none), C a bias (only the convolutions without BatchNorm after "
+                        "them have one)"
+                        if small
+                        else "the channel counts differ: G's first layer has ngf * S / 8 "
+                        "channels and each later one half as many; D's first has ndf and each "
+                        "later one twice as many",
+                    )
+                shapes, expected = _layer_shapes(mine, x, check), _layer_shapes(library, x, check)
+                if shapes != expected:
+                    fail(
+                        check,
+                        f"{size}x{size}x{nc} {name}: your convolutions output {shapes}, the "
+                        f"library's {expected}",
+                        "one ConvTranspose2d(c, c // 2, 4, 2, 1) per doubling in G, one "
+                        "Conv2d(c, 2 * c, 4, 2, 1) per halving in D, from the widths of the "
+                        "exercise",
+                    )
+                report.passed.append(
+                    f"{size}x{size}x{nc} {name}: {ours:,} parameters and the library's layer "
+                    "shapes"
+                )
     return report

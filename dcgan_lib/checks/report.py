@@ -32,11 +32,13 @@ class CheckFailed(AssertionError):
 
 @dataclass
 class CheckReport:
-    """What a check verified: `passed` lines, and `notes` that are advice, not failures."""
+    """What a check verified: `passed` lines, `notes` that are advice, not failures, and
+    `measured`, numbers the check measured on the way, by name (not shown)."""
 
     check: str
     passed: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    measured: dict[str, float] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         lines = [f"{self.check}: all {len(self.passed)} checks passed"]
