@@ -42,18 +42,25 @@ def test_a_missing_batch_norm_is_told_the_batch_norm_hint():
         generator.blocks[0][1] = torch.nn.Identity()
         return generator
 
-    with pytest.raises(CheckFailed, match="a difference of 2,048") as failure:
+    with pytest.raises(CheckFailed, match=r"a difference of 2,048 \(the convolution") as failure:
         check_same_as_library(no_first_batch_norm, library_d)
     assert "2 x C is a BatchNorm" in failure.value.hint
 
 
-def test_a_wrong_width_is_told_the_channel_counts():
+def test_a_wrong_width_or_a_fixed_channel_count_names_the_first_convolution():
     def twice_as_wide(nc, ndf, image_size):
         return library_d(nc, 2 * ndf, image_size)
 
-    with pytest.raises(CheckFailed, match="64x64x3 D: 44,092,673 parameters") as failure:
+    with pytest.raises(CheckFailed, match="first difference is at convolution 1") as failure:
         check_same_as_library(library_g, twice_as_wide)
-    assert "channel counts differ" in failure.value.hint
+    assert "D's first has ndf" in failure.value.hint
+
+    def always_colour(nc, ndf, image_size):
+        return library_d(3, ndf, image_size)
+
+    with pytest.raises(CheckFailed, match=r"32x32x1 D: your .*\[\(32, 3, 4, 4\)") as failure:
+        check_same_as_library(library_g, always_colour)
+    assert "the image has nc channels" in failure.value.hint
 
 
 def test_other_layer_shapes_with_the_same_parameters_fail_with_both_shapes():
@@ -78,8 +85,16 @@ def test_a_blank_class_a_wrong_signature_and_a_failing_forward_are_named():
         def __init__(self):
             super().__init__()
 
-    with pytest.raises(CheckFailed, match=r"NoArguments\(100, 128, 64, 3\) raised TypeError"):
+    with pytest.raises(CheckFailed, match=r"NoArguments\(100, 128, 64, 3\) does not fit"):
         check_same_as_library(NoArguments, library_d)
+    with pytest.raises(CheckFailed, match="got a Generator module, not its class"):
+        check_same_as_library(library_g(100, 128, 64, 3), library_d)
+
+    def own_bug(nz, ngf, image_size, nc):  # a TypeError of the student's own code keeps its
+        return Generator(nz=nz, ngf=ngf / 2, image_size=image_size, nc=nc)  # traceback
+
+    with pytest.raises(TypeError):
+        check_same_as_library(own_bug, library_d)
 
     class FourDimensionalZ(Generator):
         def forward(self, z):
@@ -94,24 +109,55 @@ def test_a_blank_class_a_wrong_signature_and_a_failing_forward_are_named():
         check_same_as_library(only_4d, library_d)
     assert "view it as (N, nz, 1, 1)" in failure.value.hint
 
+    class BlankForward(Discriminator):
+        def forward(self, images):
+            raise NotImplementedError()
+
+    def blank_forward(nc, ndf, image_size):
+        return BlankForward(nc=nc, ndf=ndf, image_size=image_size)
+
+    with pytest.raises(CheckFailed, match=r"BlankForward.forward is not written yet"):
+        check_same_as_library(library_g, blank_forward)
+
+    class Refusing(Discriminator):
+        def forward(self, images):
+            raise ValueError("no")
+
+    def refusing(nc, ndf, image_size):
+        return Refusing(nc=nc, ndf=ndf, image_size=image_size)
+
+    with pytest.raises(CheckFailed, match=r"Refusing fails on an input of shape") as failure:
+        check_same_as_library(library_g, refusing)
+    assert "returns one logit per image" in failure.value.hint
+
+
+def test_the_library_checks_leave_the_random_state_as_it_was():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    check_same_as_library(library_g, library_d)
+    check_training_loop(reference_loop, steps=2)
+    assert torch.equal(torch.rand(3), expected)
+
 
 # --- chapter 5: check_training_loop -----------------------------------------------------------
 
 
 def reference_loop(G, D, real_batches, z_batches, lr=2e-4, betas=(0.5, 0.999), detach=True,
-                   g_through_d=True):  # fmt: skip
-    """Chapter 5's reference solution, with switches for two classic mistakes."""
+                   g_through_d=True, retain=False):  # fmt: skip
+    """Chapter 5's reference solution, with switches for three classic mistakes (retain: the
+    D step's graph kept and its fakes not detached, so that its backward reaches G too)."""
     g_optimizer = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
     d_optimizer = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
     losses = []
     for real, z in zip(real_batches, z_batches):
         fake = G(z)
-        real_logits, fake_logits = D(real), D(fake.detach() if detach else fake)
+        real_logits, fake_logits = D(real), D(fake.detach() if detach and not retain else fake)
         d_loss = F.binary_cross_entropy_with_logits(
             real_logits, torch.ones_like(real_logits)
         ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
         d_optimizer.zero_grad()
-        d_loss.backward()
+        d_loss.backward(retain_graph=retain)
         d_optimizer.step()
         gen_logits = D(fake if g_through_d else fake.detach())
         g_loss = F.binary_cross_entropy_with_logits(gen_logits, torch.ones_like(gen_logits))
@@ -123,10 +169,21 @@ def reference_loop(G, D, real_batches, z_batches, lr=2e-4, betas=(0.5, 0.999), d
     return losses
 
 
+def nan_loop(G, D, real_batches, z_batches):
+    """A loop whose D ends with a nan weight, as a log of 0 in a loss would leave it."""
+    losses = reference_loop(G, D, real_batches, z_batches)
+    with torch.no_grad():
+        next(D.parameters())[0].fill_(float("nan"))
+    return losses
+
+
 def test_the_reference_loop_matches_train_step_bit_for_bit():
     report = check_training_loop(reference_loop)
     assert report.measured["largest_difference"] == 0
     assert report.passed[-1].endswith("(bit for bit)")
+    # a loop returning its losses as a (steps, 2) tensor passes too
+    as_tensor = check_training_loop(lambda *a: torch.tensor(reference_loop(*a)), steps=3)
+    assert as_tensor.measured["largest_difference"] == 0
 
 
 @pytest.mark.parametrize(
@@ -139,6 +196,13 @@ def test_the_reference_loop_matches_train_step_bit_for_bit():
             "without detach",
         ),
         (lambda *a: reference_loop(*a)[:5], "returned 5 items", "once per step"),
+        (
+            lambda *a: [loss for loss, _ in reference_loop(*a)],
+            "returned 20 items, not 20 \\(loss_D, loss_G\\) pairs",
+            "once per step",
+        ),
+        (lambda *a: reference_loop(*a, retain=True), "reached G 40 times", "only the G step"),
+        (nan_loop, "is nan", "log of 0"),
         (lambda *a: reference_loop(*a, betas=(0.9, 0.999)), "trains differently", "betas=betas"),
     ],
 )
@@ -167,12 +231,17 @@ def right_g(fake):
     return -fake.mean()
 
 
-def test_right_hinge_losses_pass_written_either_way():
+def test_right_hinge_losses_pass_written_either_way_and_in_float64():
     assert len(check_hinge_losses(right_d, right_g).passed) == 2
-    assert check_hinge_losses(
+    other_form = check_hinge_losses(
         lambda r, f: torch.clamp(1 - r, min=0).mean() + torch.clamp(1 + f, min=0).mean(),
         lambda f: f.sum().neg() / len(f),
-    ).passed
+    )
+    assert len(other_form.passed) == 2
+    in_float64 = check_hinge_losses(
+        lambda r, f: right_d(r.double(), f.double()), lambda f: right_g(f.double())
+    )
+    assert len(in_float64.passed) == 2
 
 
 @pytest.mark.parametrize(
@@ -214,10 +283,11 @@ LEFT, RIGHT = POOL[X_READING == 0], POOL[X_READING == 2]
 DIRECTION = RIGHT.mean(0) - LEFT.mean(0)
 
 
-def test_the_direction_passes_made_on_any_device_and_dtype():
+def test_the_direction_passes_in_any_dtype():
     report = check_move_right(LEFT, RIGHT, DIRECTION, POOL, X_READING)
     assert len(report.passed) == 3
-    assert check_move_right(LEFT.double(), RIGHT.double(), DIRECTION.double(), POOL, X_READING)
+    doubles = (LEFT.double(), RIGHT.double(), DIRECTION.double())
+    assert len(check_move_right(*doubles, POOL, X_READING).passed) == 3
 
 
 @pytest.mark.parametrize(
@@ -228,6 +298,7 @@ def test_the_direction_passes_made_on_any_device_and_dtype():
         ((LEFT, POOL[X_READING == 1], DIRECTION), "right is not the z's of the 10 samples"),
         ((LEFT, RIGHT, DIRECTION[None]), r"shape \(1, 8\), not \(nz,\) = \(8,\)"),
         ((LEFT, RIGHT, -DIRECTION), "cosine -1.00"),
+        ((LEFT, RIGHT, torch.zeros(NZ)), "move_right is all zeros"),
         ((LEFT, RIGHT, RIGHT.sum(0) - LEFT.sum(0)), f"length {10 * DIRECTION.norm():.2f}"),
     ],
 )
@@ -245,7 +316,8 @@ MIDDLES = {
 
 def test_the_midpoints_pass_in_any_dtype():
     assert len(check_middles(MIDDLES, PAIRS).passed) == 2
-    assert check_middles({k: v.double() for k, v in MIDDLES.items()}, PAIRS)
+    doubles = {method: z.double() for method, z in MIDDLES.items()}
+    assert len(check_middles(doubles, PAIRS.double()).passed) == 2
 
 
 @pytest.mark.parametrize(

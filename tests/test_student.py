@@ -141,7 +141,8 @@ def test_graded_cells_carry_hidden_tests_that_the_student_version_drops():
 
 STUDENT_WORK = {
     "03_dcgan_architecture": [("my_generator", "check_my_generator"),
-                              ("my_discriminator", "check_my_discriminator")],
+                              ("my_discriminator", "check_my_discriminator"),
+                              ("my_discriminator", "compare_with_library")],
     "05_training": [("my_losses", "check_my_losses"),
                     ("my_training_loop", "loop_matches_library")],
     "08_after_dcgan": [("my_hinge", "check_my_hinge")],

@@ -61,6 +61,8 @@ def check_move_right(left, right, move_right, concept_z, x_reading) -> CheckRepo
             f"move_right has shape {tuple(move_right.shape)}, not (nz,) = {tuple(expected.shape)}",
             MEAN_DIFFERENCE_HINT,
         )
+    if not move_right.any():
+        fail(check, "move_right is all zeros", MEAN_DIFFERENCE_HINT)
     if not torch.allclose(move_right, expected, atol=1e-5):
         cosine = move_right @ expected / (move_right.norm() * expected.norm())
         fail(
@@ -96,6 +98,7 @@ def check_middles(middles, pairs: torch.Tensor) -> CheckReport:
             "'slerp'",
             f'build {{"lerp": ..., "slerp": ...}}, one ({len(pairs)}, nz) tensor per method',
         )
+    pairs = _on_cpu(pairs)
     for method, z_middle in middles.items():
         if not torch.is_tensor(z_middle):
             fail(

@@ -5,6 +5,8 @@ Chapter 3 (the architecture) runs them on the networks students write.
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch import nn
 
@@ -17,6 +19,7 @@ from .report import (
     fail,
     fail_if_not_written,
     instantiate,
+    kept_random_state,
     untouched,
 )
 
@@ -365,48 +368,71 @@ def check_discriminator(
     return report
 
 
-def _layer_shapes(net: nn.Module, x: torch.Tensor, check: str) -> list[tuple[int, ...]]:
+def _layer_shapes(net: nn.Module, x: torch.Tensor, check: str, hint: str) -> list[tuple]:
     """The output shape of every convolution of net on x (in eval mode, no gradients)."""
-    shapes: list[tuple[int, ...]] = []
+    shapes: list[tuple] = []
     hooks = [
         module.register_forward_hook(lambda m, i, output: shapes.append(tuple(output.shape)))
-        for module in net.modules()
-        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d))
+        for module in _convolutions(net)
     ]
+    failure = None
     try:
         with torch.no_grad():
             net.eval()(x)
-    except RuntimeError as error:
-        fail(
-            check,
-            f"{type(net).__name__} fails on an input of shape {tuple(x.shape)}: {error}",
-            "G gets z of shape (N, nz): view it as (N, nz, 1, 1) in forward",
-        )
+    except NotImplementedError as error:
+        fail_if_not_written(check, error, f"{type(net).__name__}.forward")
+    except Exception as error:  # noqa: BLE001 - any failure of the forward pass, explained
+        failure = f"{type(net).__name__} fails on an input of shape {tuple(x.shape)}: {error}"
     finally:
         for hook in hooks:
             hook.remove()
+    if failure:  # raised here, outside the except block: no chained traceback
+        fail(check, failure, hint)
     return shapes
 
 
+def _convolutions(net: nn.Module) -> list[nn.Module]:
+    return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+
+
 def _build(cls, args: tuple, check: str) -> nn.Module:
-    """cls(*args), or a CheckFailed saying why not."""
-    what = getattr(cls, "__name__", "the class")
+    """cls(*args), or a CheckFailed saying why not. An error inside the student's own
+    constructor (other than the blank's NotImplementedError) keeps its traceback."""
+    what = getattr(cls, "__name__", type(cls).__name__)
+    if isinstance(cls, nn.Module):
+        fail(
+            check,
+            f"got a {what} module, not its class",
+            "pass the classes themselves: check_same_as_library(MyGenerator, MyDiscriminator)",
+        )
+    try:
+        inspect.signature(cls).bind(*args)
+        wrong_signature = None
+    except TypeError as error:
+        wrong_signature = f"{what}{args} does not fit its signature: {error}"
+    except ValueError:  # no signature to read (a builtin): let the call decide
+        wrong_signature = None
+    if wrong_signature:
+        fail(
+            check,
+            wrong_signature,
+            "keep the exercise's signatures: MyGenerator(nz, ngf, image_size, nc) and "
+            "MyDiscriminator(nc, ndf, image_size)",
+        )
     try:
         model = cls(*args)
     except NotImplementedError as error:
         fail_if_not_written(check, error, what)
-    except TypeError as error:
-        fail(
-            check,
-            f"{what}{args} raised {error!r}",
-            "keep the exercise's signatures: MyGenerator(nz, ngf, image_size, nc) and "
-            "MyDiscriminator(nc, ndf, image_size)",
-        )
+        raise
     return instantiate(model, check)
 
 
 # the two sizes the course builds: the paper's 64x64 colour images and chapter 5's 32x32 digits
 LIBRARY_SIZES = ((100, 128, 64, 3), (100, 32, 32, 1))
+FORWARD_HINTS = {
+    "G": "G gets z of shape (N, nz): view it as (N, nz, 1, 1) in forward",
+    "D": "D gets images of shape (N, nc, S, S) and returns one logit per image, shape (N,)",
+}
 
 
 def check_same_as_library(generator_class, discriminator_class) -> CheckReport:
@@ -415,13 +441,14 @@ def check_same_as_library(generator_class, discriminator_class) -> CheckReport:
 
     The classes are built as generator_class(nz, ngf, image_size, nc) and
     discriminator_class(nc, ndf, image_size) at the paper's size for 64x64 colour images and at
-    the size chapter 5 trains (32x32 digits). Each must have as many parameters as the library's
-    network and the same output shape after every convolution, for z of shape (N, nz) and images
-    (N, nc, S, S). Raises CheckFailed with a hint at the first difference.
+    the size chapter 5 trains (32x32 digits). Each must have the library's convolution weights
+    (shapes, in order), as many parameters in all, and the same output shape after every
+    convolution, for z of shape (N, nz) and images (N, nc, S, S). Raises CheckFailed with a
+    hint at the first difference. The caller's random state is left as it was.
     """
     check = "check_same_as_library"
     report = CheckReport(check)
-    with torch.random.fork_rng(devices=[]):
+    with kept_random_state():
         torch.manual_seed(0)
         for nz, width, size, nc in LIBRARY_SIZES:
             pairs = {
@@ -438,37 +465,44 @@ def check_same_as_library(generator_class, discriminator_class) -> CheckReport:
             }
             for name, ((cls, args), library, x) in pairs.items():
                 mine = _build(cls, args, check)
+                where = f"{size}x{size}x{nc} {name}"
+                kernels = [tuple(m.weight.shape) for m in _convolutions(mine)]
+                expected = [tuple(m.weight.shape) for m in _convolutions(library)]
+                if kernels != expected:
+                    first = next(
+                        (i for i, pair in enumerate(zip(kernels, expected)) if len(set(pair)) > 1),
+                        min(len(kernels), len(expected)),
+                    )
+                    fail(
+                        check,
+                        f"{where}: your convolution weights have the shapes {kernels}, the "
+                        f"library's {expected}; the first difference is at convolution "
+                        f"{first + 1}",
+                        "a Conv2d weight is (out, in, k, k), a ConvTranspose2d weight (in, out, k, "
+                        "k): the image has nc channels; G's first layer has ngf * S / 8 channels "
+                        "and each later one half as many; D's first has ndf and each later one "
+                        "twice as many",
+                    )
                 ours, theirs = count_parameters(mine), count_parameters(library)
                 if ours != theirs:
-                    # a BatchNorm or bias too many or too few changes the count by at most
-                    # twice the widest layer's channels per layer (log2(S / 4) + 1 layers);
-                    # a wrong width by far more
-                    layers = size.bit_length() - 2
-                    small = abs(theirs - ours) <= 2 * (width * size // 8) * layers
                     fail(
                         check,
-                        f"{size}x{size}x{nc} {name}: {ours:,} parameters, the library's "
-                        f"{theirs:,}, a difference of {abs(theirs - ours):,}",
+                        f"{where}: {ours:,} parameters, the library's {theirs:,}, a difference of "
+                        f"{abs(theirs - ours):,} (the convolution weights agree)",
                         "2 x C is a BatchNorm of C channels missing or extra (D's first layer "
                         "has none), C a bias (only the convolutions without BatchNorm after "
-                        "them have one)"
-                        if small
-                        else "the channel counts differ: G's first layer has ngf * S / 8 "
-                        "channels and each later one half as many; D's first has ndf and each "
-                        "later one twice as many",
+                        "them have one)",
                     )
-                shapes, expected = _layer_shapes(mine, x, check), _layer_shapes(library, x, check)
-                if shapes != expected:
+                hint = FORWARD_HINTS[name]
+                shapes = _layer_shapes(mine, x, check, hint)
+                if shapes != (expected := _layer_shapes(library, x, check, hint)):
                     fail(
                         check,
-                        f"{size}x{size}x{nc} {name}: your convolutions output {shapes}, the "
-                        f"library's {expected}",
-                        "one ConvTranspose2d(c, c // 2, 4, 2, 1) per doubling in G, one "
-                        "Conv2d(c, 2 * c, 4, 2, 1) per halving in D, from the widths of the "
-                        "exercise",
+                        f"{where}: your convolutions output {shapes}, the library's {expected}",
+                        "kernel 4, stride 2, padding 1 for every layer that doubles or halves "
+                        "the side; kernel 4, stride 1, padding 0 for G's first layer and D's last",
                     )
                 report.passed.append(
-                    f"{size}x{size}x{nc} {name}: {ours:,} parameters and the library's layer "
-                    "shapes"
+                    f"{where}: {ours:,} parameters and the library's layer shapes"
                 )
     return report

@@ -17,7 +17,7 @@ INIT_TOLERANCE = 0.006  # a default PyTorch init lands outside 0.02 +- this
 class CheckFailed(AssertionError):
     """A self-check found a problem; the message says what is wrong and how to fix it.
 
-    Chapters 2, 3 and 5.
+    Chapters 2, 3, 5, 8, 9 and 11.
     """
 
     def __init__(self, check: str, problem: str, hint: str):
@@ -68,13 +68,21 @@ class CallRecorder(TorchFunctionMode):
 
 
 @contextmanager
+def kept_random_state():
+    """Inside the block, seed and draw as you like: the random state of the CPU and of every
+    CUDA device (torch.manual_seed seeds those too) comes back as it was afterwards."""
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+        yield
+
+
+@contextmanager
 def untouched(model: nn.Module):
     """Run checks without changing the model's state (BatchNorm statistics, train/eval mode)
     or the caller's random state."""
     saved_state = {name: value.clone() for name, value in model.state_dict().items()}
     was_training = model.training
     try:
-        with torch.random.fork_rng(devices=[]):
+        with kept_random_state():
             torch.manual_seed(0)
             yield
     finally:

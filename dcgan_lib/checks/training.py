@@ -5,12 +5,15 @@ Chapter 5 (the training loop) runs it on the loop students write.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+
+import torch
 
 from ..config import TrainConfig
 from ..data import load_dataset
 from ..train import Trainer
-from .report import CheckReport, exercise, fail
+from .report import CheckReport, exercise, fail, kept_random_state
 
 # the usual ways a loop that runs still trains differently from the library's train_step
 DIFFERENT_TRAINING_HINT = (
@@ -28,10 +31,16 @@ def check_training_loop(training_loop: Callable, steps: int = 20) -> CheckReport
     Two Trainers are built from the same seed on 16x16 digits: one supplies the untrained G and
     D, the real batches and the noise the loop gets; the other takes the same steps with
     Trainer.train_step. On the CPU in float32 and the NCHW layout, where convolutions are
-    deterministic. Checks: gradients reach G once per step (the G step alone); one loss pair
-    per step; every parameter within 1e-4 of the library's. `measured["largest_difference"]`
-    is the largest parameter difference (0.0: bit for bit). Raises CheckFailed with a hint.
+    deterministic. Checks: gradients reach G once per step (the G step alone); the loop returns
+    one (loss_D, loss_G) pair per step; every parameter within 1e-4 of the library's.
+    `measured["largest_difference"]` is the largest parameter difference (0.0: bit for bit).
+    Raises CheckFailed with a hint. The caller's random state is left as it was.
     """
+    with kept_random_state():
+        return _check_training_loop(training_loop, steps)
+
+
+def _check_training_loop(training_loop: Callable, steps: int) -> CheckReport:
     check = "my_training_loop"
     report = CheckReport(check)
     config = TrainConfig(
@@ -46,19 +55,22 @@ def check_training_loop(training_loop: Callable, steps: int = 20) -> CheckReport
     # count the gradients that reach G: one per step, from the G step alone
     g_gradients = []
     hook = source.G.blocks[0][0].weight.register_hook(g_gradients.append)
+    graph_reused = False
     try:
         with exercise(check):  # blank: "not written yet"
             losses = training_loop(source.G, source.D, real_batches, z_batches)
     except RuntimeError as error:  # PyTorch's advice (retain_graph) hides the bug
         if "second time" not in str(error):
             raise
+        graph_reused = True
+    finally:
+        hook.remove()
+    if graph_reused:  # failed here, outside the except block: no chained traceback
         fail(
             check,
             "a backward went through the D step's graph into G a second time",
             "detach the fakes in the D step: D(fake.detach())",
         )
-    finally:
-        hook.remove()
     if len(g_gradients) != steps:
         fail(
             check,
@@ -68,8 +80,8 @@ def check_training_loop(training_loop: Callable, steps: int = 20) -> CheckReport
             else "the G step must reach G: D(fake) there, without detach",
         )
     report.passed.append("gradients reach G once per step, from the G step alone")
-    if not isinstance(losses, (list, tuple)) or len(losses) != steps:
-        got = f"{len(losses)} items" if isinstance(losses, (list, tuple)) else repr(losses)
+    if not _pairs(losses, steps):
+        got = f"{len(losses)} items" if hasattr(losses, "__len__") else type(losses).__name__
         fail(
             check,
             f"the loop returned {got}, not {steps} (loss_D, loss_G) pairs",
@@ -80,12 +92,22 @@ def check_training_loop(training_loop: Callable, steps: int = 20) -> CheckReport
     library = Trainer(config, digits)  # the same seed: the same start
     for real in real_batches:
         library.train_step(real)
-    largest = max(
-        (mine - theirs).abs().max().item()
-        for net_a, net_b in ((source.G, library.G), (source.D, library.D))
-        for mine, theirs in zip(net_a.parameters(), net_b.parameters())
+    differences = torch.stack(
+        [
+            (mine.detach() - theirs.detach()).abs().max()
+            for net_a, net_b in ((source.G, library.G), (source.D, library.D))
+            for mine, theirs in zip(net_a.parameters(), net_b.parameters())
+        ]
     )
+    largest = differences.max().item()  # nan if any parameter is nan
     report.measured["largest_difference"] = largest
+    if math.isnan(largest):
+        fail(
+            check,
+            f"after {steps} steps a parameter of G or D is nan",
+            "look for a log of 0 or a division by 0 in the losses, or a learning rate other "
+            "than lr",
+        )
     if largest >= TOLERANCE:
         fail(
             check,
@@ -98,3 +120,11 @@ def check_training_loop(training_loop: Callable, steps: int = 20) -> CheckReport
         + (" (bit for bit)" if largest == 0 else f" (under {TOLERANCE:.0e})")
     )
     return report
+
+
+def _pairs(losses, steps: int) -> bool:
+    """Whether losses holds `steps` items of two numbers each (a list of tuples, an array)."""
+    try:
+        return len(losses) == steps and all(len(pair) == 2 for pair in losses)
+    except TypeError:  # no len(): not a sequence, or items that are single numbers
+        return False
