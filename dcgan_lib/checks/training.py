@@ -116,8 +116,9 @@ def _check_training_loop(training_loop: Callable, steps: int) -> CheckReport:
             DIFFERENT_TRAINING_HINT,
         )
     report.passed.append(
-        f"after {steps} steps: largest parameter difference from train_step {largest:.1e}"
-        + (" (bit for bit)" if largest == 0 else f" (under {TOLERANCE:.0e})")
+        f"train_step's parameters after {steps} steps, bit for bit"
+        if largest == 0
+        else f"train_step's parameters after {steps} steps, within {largest:.1e}"
     )
     return report
 
