@@ -203,6 +203,9 @@ const wideCode = Array.from(document.querySelectorAll("div.cell_input")).filter(
     cell => [cell, ...cell.querySelectorAll(".highlight, pre")].some(
         node => node.scrollWidth > node.clientWidth + 1))
     .map(cell => (cell.querySelector("pre") || cell).textContent.slice(0, 60));
+// text outputs that scroll sideways (course.css wraps them at the column's width)
+const wideOutput = Array.from(document.querySelectorAll("div.cell_output pre")).filter(
+    node => node.scrollWidth > node.clientWidth + 1).map(node => node.textContent.slice(0, 60));
 // the width each image is drawn at (folded ones unfolded), against its own width in pixels
 const drawn = Array.from(document.images).map(image => image.getBoundingClientRect().width);
 folded.forEach(details => details.open = false);
@@ -227,6 +230,7 @@ return {
       cell => (cell.querySelector(".cell_input") || cell.querySelector(".cell_output")
                || cell.querySelector("p, pre") || cell).checkVisibility()),
   wideCode: wideCode,
+  wideOutput: wideOutput,
 };
 """
 
@@ -423,6 +427,19 @@ def test_no_code_cell_scrolls_sideways(pages):
         document: facts["wideCode"] for document, facts in each_page(pages) if facts["wideCode"]
     }
     assert wide == {}, "code cells wider than the page (they scroll sideways):\n" + "\n".join(
+        f"{document}: {start!r}" for document, starts in wide.items() for start in starts
+    )
+
+
+def test_no_output_scrolls_sideways(pages):
+    # printed text wider than the column (a sentence, a check's report) wraps onto the next
+    # line (_static/course.css) instead of hiding its end behind a scroll bar
+    wide = {
+        document: facts["wideOutput"]
+        for document, facts in each_page(pages)
+        if facts["wideOutput"]
+    }
+    assert wide == {}, "outputs wider than the page (they scroll sideways):\n" + "\n".join(
         f"{document}: {start!r}" for document, starts in wide.items() for start in starts
     )
 
