@@ -11,7 +11,7 @@ import torch
 
 from ..models import Discriminator
 from ..probes import discriminator_features
-from .report import CheckReport, fail, fail_if_not_written, untouched
+from .report import CheckReport, fail, fail_if_not_written, kept_random_state, untouched
 
 
 def _call(fn: Callable, discriminator, images: torch.Tensor, check: str):
@@ -36,7 +36,7 @@ def check_feature_extractor(fn: Callable, grid: int = 4) -> CheckReport:
     report = CheckReport(check)
     generator = torch.Generator().manual_seed(0)
     images = torch.rand(6, 1, 32, 32, generator=generator) * 2 - 1
-    with torch.random.fork_rng():
+    with kept_random_state():
         torch.manual_seed(0)
         discriminator = Discriminator(nc=1, ndf=8, image_size=32)
     expected = discriminator_features(discriminator, images, grid=grid)

@@ -495,10 +495,12 @@ def check_same_as_library(generator_class, discriminator_class) -> CheckReport:
                     )
                 hint = FORWARD_HINTS[name]
                 shapes = _layer_shapes(mine, x, check, hint)
-                if shapes != (expected := _layer_shapes(library, x, check, hint)):
+                library_shapes = _layer_shapes(library, x, check, hint)
+                if shapes != library_shapes:
                     fail(
                         check,
-                        f"{where}: your convolutions output {shapes}, the library's {expected}",
+                        f"{where}: your convolutions output {shapes}, the library's "
+                        f"{library_shapes}",
                         "kernel 4, stride 2, padding 1 for every layer that doubles or halves "
                         "the side; kernel 4, stride 1, padding 0 for G's first layer and D's last",
                     )
