@@ -10,17 +10,13 @@ import torch
 
 from ..arithmetic import concept_vector
 from ..latent import interpolate
-from .report import CheckReport, fail, require_written
+from .report import CheckReport, fail, on_cpu_in_float32, require_written
 
 # the hint of both failures of the direction itself
 MEAN_DIFFERENCE_HINT = (
     "average each set over its samples (dim 0), e.g. with concept_vector, then subtract: "
     "right minus left"
 )
-
-
-def _on_cpu(value) -> torch.Tensor:
-    return value.detach().cpu().float()
 
 
 def check_move_right(left, right, move_right, concept_z, x_reading) -> CheckReport:
@@ -43,10 +39,10 @@ def check_move_right(left, right, move_right, concept_z, x_reading) -> CheckRepo
                 "build left and right by indexing concept_z, and move_right from them with "
                 "tensor operations",
             )
-    left, right, move_right = (_on_cpu(value) for value in answer.values())
+    left, right, move_right = (on_cpu_in_float32(value) for value in answer.values())
     wanted = {"left": (left, x_reading == 0), "right": (right, x_reading == 2)}
     for name, (chosen, mask) in wanted.items():
-        if not torch.equal(chosen, _on_cpu(concept_z[mask])):
+        if not torch.equal(chosen, on_cpu_in_float32(concept_z[mask])):
             fail(
                 check,
                 f"{name} is not the z's of the {mask.sum()} samples read as {name}",
@@ -95,7 +91,7 @@ def check_middles(middles, pairs: torch.Tensor) -> CheckReport:
             "'slerp'",
             f'build {{"lerp": ..., "slerp": ...}}, one ({len(pairs)}, nz) tensor per method',
         )
-    pairs = _on_cpu(pairs)
+    pairs = on_cpu_in_float32(pairs)
     for method, z_middle in middles.items():
         if not torch.is_tensor(z_middle):
             fail(
@@ -103,7 +99,7 @@ def check_middles(middles, pairs: torch.Tensor) -> CheckReport:
                 f'middles["{method}"] is a {type(z_middle).__name__}, not a tensor',
                 f"torch.stack the {len(pairs)} midpoints into one ({len(pairs)}, nz) tensor",
             )
-        z_middle = _on_cpu(z_middle)
+        z_middle = on_cpu_in_float32(z_middle)
         expected = torch.stack([interpolate(z0, z1, 3, method)[1] for z0, z1 in pairs])
         if z_middle.shape != expected.shape or not torch.allclose(z_middle, expected, atol=1e-4):
             fail(

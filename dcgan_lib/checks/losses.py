@@ -15,7 +15,7 @@ from ..losses import (
     hinge_discriminator_loss,
     hinge_generator_loss,
 )
-from .report import CheckReport, exercise, fail, fail_if_not_written
+from .report import CheckReport, exercise, fail, fail_if_not_written, on_cpu_in_float32
 
 
 def _call_loss(fn: Callable, args: tuple[torch.Tensor, ...], check: str) -> torch.Tensor:
@@ -200,8 +200,7 @@ def check_hinge_losses(
                 f"returns {getattr(loss, 'shape', type(loss).__name__)}, not a scalar tensor",
                 "average over the batch with .mean() and return the tensor",
             )
-    # compared on the CPU in float32, wherever and in whatever precision they were computed
-    d_random, g_random = (loss.detach().cpu().float() for loss in (d_random, g_random))
+    d_random, g_random = (on_cpu_in_float32(loss) for loss in (d_random, g_random))
     if not (
         abs(d_known.item() - d_known_value) < 1e-6
         and torch.allclose(d_random, hinge_discriminator_loss(*outputs))

@@ -14,6 +14,12 @@ INIT_STD = 0.02  # paper, section 4: all weights from N(0, 0.02)
 INIT_TOLERANCE = 0.006  # a default PyTorch init lands outside 0.02 +- this
 
 
+def on_cpu_in_float32(value: torch.Tensor) -> torch.Tensor:
+    """A student's tensor as the checks compare it: detached, on the CPU, in float32, wherever
+    and in whatever precision it was computed (a GPU, float64, bf16)."""
+    return value.detach().cpu().float()
+
+
 class CheckFailed(AssertionError):
     """A self-check found a problem; the message says what is wrong and how to fix it.
 
