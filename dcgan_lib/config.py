@@ -59,7 +59,7 @@ class TrainConfig:
     beta2: float = param(0.999, "Adam beta2: Adam's default, kept by the paper")
     leaky_slope: float = param(0.2, "LeakyReLU slope in D: paper, section 4")
     init_std: float = param(0.02, "weights ~ N(0, init_std): paper, section 4")
-    batch_norm: str = param("both", "where BatchNorm goes: both (paper, section 3), G, D or none")
+    batch_norm: str = param("both", "BatchNorm in: both (paper, section 3), G, D or none")
     z_distribution: str = param("normal", "normal (pytorch/examples) or uniform (paper, Figure 1)")
     augment: str = param(
         "",
