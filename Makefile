@@ -54,8 +54,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# one worker per core (pytest-xdist), each test file in one worker: the tests use one torch thread
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q --ignore=tests/test_book_browser.py
+	$(BIN)/python -m pytest tests -q --ignore=tests/test_book_browser.py -n auto --dist loadfile
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 chapters -q
