@@ -1,6 +1,6 @@
 """Is G copying its training set? Nearest training images of generated samples (chapter 7).
 
-The paper (section 6.1) argues that DCGAN does not memorise; the course checks it by
+The paper (sections 4.1 and 6.1) argues that DCGAN does not memorise; the course checks it by
 showing each sample beside its nearest training images, in pixel space or in the feature
 space of the offline MNIST classifier.
 """
