@@ -44,8 +44,9 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int | torch.Tensor = 10) ->
     """Spherical interpolation along the great circle between z0 and z1 (White, 2016). Chapter 9.
 
     slerp(t) = sin((1 - t) w) / sin w * z0 + sin(t w) / sin w * z1, w the angle between them.
-    For z0, z1 of equal length every point has that length; lengths that differ are
-    interpolated linearly. Falls back to lerp when z0 and z1 are (anti)parallel. (nz,) -> (T, nz).
+    For z0, z1 of equal length every point has that length; for lengths that differ the
+    length varies between them, not linearly. Falls back to lerp when z0 and z1 are
+    (anti)parallel. (nz,) -> (T, nz).
     """
     t = _fractions(steps, z0)[:, None]
     cosine = torch.dot(z0, z1) / (z0.norm() * z1.norm()).clamp_min(1e-12)
