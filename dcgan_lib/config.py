@@ -56,7 +56,7 @@ class TrainConfig:
     batch_size: int = param(128, "mini-batch size: paper, section 4")
     lr: float = param(2e-4, "Adam learning rate: paper, section 4 (0.001 was too high)")
     beta1: float = param(0.5, "Adam beta1: paper, section 4 (0.9 oscillated)")
-    beta2: float = param(0.999, "Adam beta2: Adam's default, kept by the paper")
+    beta2: float = param(0.999, "Adam beta2: Adam's default (not in the paper)")
     leaky_slope: float = param(0.2, "LeakyReLU slope in D: paper, section 4")
     init_std: float = param(0.02, "weights ~ N(0, init_std): paper, section 4")
     batch_norm: str = param("both", "BatchNorm in: both (paper, section 3), G, D or none")

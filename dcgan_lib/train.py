@@ -223,7 +223,7 @@ class Trainer:
     def frozen_discriminator(self):
         """D's weights need no gradient in the G step: the next D step would discard them.
 
-        Saves D's weight-gradient work, about 8% of a step's FLOPs (chapter 5 counts it),
+        Saves D's weight-gradient work, about 8% of a step's FLOPs (chapter 6 counts it),
         and under DDP their all-reduce. G's gradient is bit for bit the same.
         """
         with frozen(self.D), skip_grad_sync(self.D_wrapped):
