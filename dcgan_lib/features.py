@@ -6,7 +6,7 @@ extractor (section 5.1, chapter 11) is in probes.py:
 * ``guided_backprop``: the input pattern that excites one of D's feature maps
   (Springenberg et al., 2015), the paper's Figure 5;
 * ``generate_with_dropped_channels`` and ``channel_correlations``: find G channels that
-  draw one object and remove them ("forgetting to draw", section 6.2);
+  draw one object and remove them ("forgetting to draw", section 6.3.1);
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def generate_with_dropped_channels(
     """Return G(z) with the given channels of a hidden block set to zero, images (N, nc, S, S).
 
     A forward hook zeroes the channels of ``generator.blocks[block]``'s output (the paper's
-    "forgetting to draw", section 6.2); the hook is removed afterwards. Dropping no channels
+    "forgetting to draw", section 6.3.1); the hook is removed afterwards. Dropping no channels
     gives exactly G(z). Runs without gradients, in the generator's current mode.
     Chapter 10.
     """
@@ -195,7 +195,7 @@ def mask_correlations(activations: torch.Tensor, masks: torch.Tensor) -> torch.T
 
     activations (N, C, h, w); masks (N, H, W) in [0, 1], area-averaged down to h x w first. A
     channel that fires where the object is and stays quiet elsewhere scores near 1: the pixel-level
-    probe the paper fits with a logistic regression on window bounding boxes (section 6.2).
+    probe the paper fits with a logistic regression on window bounding boxes (section 6.3.1).
     Chapter 10.
     """
     if activations.dim() != 4 or masks.dim() != 3 or masks.shape[0] != activations.shape[0]:
