@@ -29,8 +29,8 @@ def test_the_recipes_are_those_the_shipped_checkpoints_were_trained_with():
 
 
 def test_a_dry_run_trains_exports_and_scores_in_pieces(tmp_path):
-    report = gpu_train.gpu_train(tmp_path, seconds=30, dry=True, only=["mnist5k-32"])
-    assert not report["failed"] and report["elapsed_s"] < 30 + gpu_train.GRACE_S
+    report = gpu_train.gpu_train(tmp_path, seconds=45, dry=True, only=["mnist5k-32"])
+    assert not report["failed"] and report["elapsed_s"] < 45 + gpu_train.GRACE_S
     steps = [row["step"] for row in report["rows"]]
     assert len(steps) >= 2 and steps == list(range(5, 5 * len(steps) + 1, 5))  # resumed
     assert {"confident_share", "entropy_share", "fid"} <= set(report["rows"][0])
