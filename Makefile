@@ -40,10 +40,11 @@ gpu-check:
 
 # on a lent GPU, after gpu-check, in the device time left: the shipped generators' recipes
 # (data/train_checkpoints.sh) trained side by side for GPU_TRAIN_SECONDS and scored (issue 14);
-# the best and last exports and report.md go to gpu-train/ (data/README.md takes them in)
+# the best and last exports and report.md go to gpu-train/ (data/README.md takes them in);
+# GPU_TRAIN_ARGS=--candidates trains data/train_candidates.sh's recipes instead
 gpu-train:
 	PYTHONPATH=. python3 tools/gpu_train.py --seconds $(or $(GPU_TRAIN_SECONDS),240) \
-		--out $(or $(GPU_TRAIN_OUT),gpu-train)
+		--out $(or $(GPU_TRAIN_OUT),gpu-train) $(GPU_TRAIN_ARGS)
 
 # the same phases on the CPU at toy sizes, in under two minutes: make test runs it
 gpu-check-dry: $(STAMP)

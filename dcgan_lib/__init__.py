@@ -89,8 +89,10 @@ from .models import (
     Discriminator,
     Generator,
     build_models,
+    code_of,
     count_parameters,
     init_weights,
+    one_hot,
     sample_z,
 )
 from .notebook import setup

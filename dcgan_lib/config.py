@@ -94,6 +94,16 @@ class TrainConfig:
         "G, e.g. SAGAN's 4e-4 with lr=1e-4",
     )
     gp_weight: float = param(10.0, "weight of WGAN-GP's gradient penalty: its paper, eq. 3")
+    categories: int = param(
+        0,
+        "a one-hot code of this many categories after z's nz values, which a head Q on D "
+        "must read back from G's images (paper: 0, none; InfoGAN, Chen et al., 2016)",
+    )
+    info_weight: float = param(
+        1.0,
+        "weight of Q's cross-entropy, added to D's and G's losses when categories > 0 "
+        "(InfoGAN's lambda: 1 for a categorical code)",
+    )
     steps: int = param(1000, "optimisation steps, each one D and one G update")
     seed: int = param(0, "seeds weights, noise and data order")
     precision: str = param(
@@ -186,6 +196,21 @@ def _number_problems(config: TrainConfig) -> list[str]:
             f"{_flag('gp_weight')} must be a number above 0, got {config.gp_weight!r}; "
             f"WGAN-GP's paper uses 10"
         )
+    if (
+        isinstance(config.info_weight, bool)
+        or not isinstance(config.info_weight, (int, float))
+        or not math.isfinite(config.info_weight)
+        or not config.info_weight > 0
+    ):
+        problems.append(
+            f"{_flag('info_weight')} must be a finite number above 0, got "
+            f"{config.info_weight!r}; InfoGAN uses 1 for a categorical code"
+        )
+    if config.categories == 1:
+        problems.append(
+            f"{_flag('categories')} of 1 is a code that says nothing; give 0 (no code) or "
+            f"at least 2, e.g. 10 for the ten digits"
+        )
     if not isinstance(config.leaky_slope, (int, float)) or not 0 <= config.leaky_slope < 1:
         problems.append(
             f"{_flag('leaky_slope')} must be in [0, 1), got {config.leaky_slope!r}; "
@@ -270,5 +295,6 @@ def config_problems(config: TrainConfig) -> list[str]:
         "checkpoint_every",
         "log_every",
     )
-    problems = _positive_whole(config, whole) + _positive_whole(config, ("num_workers",), 0)
+    at_least_0 = ("num_workers", "categories")
+    problems = _positive_whole(config, whole) + _positive_whole(config, at_least_0, 0)
     return problems + _number_problems(config) + _choice_problems(config)

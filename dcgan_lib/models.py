@@ -16,6 +16,12 @@ convolution's (Tsuzuku et al., 2018), an approximation SN-GAN accepts.
 
 D returns a raw logit; the loss applies the sigmoid (BCE-with-logits), which is the
 numerically stable form of the paper's sigmoid output.
+
+Another switch that is not the paper's: ``categories=K`` appends a one-hot code of K categories
+to z, and gives D a second head, Q, that guesses the category from the image (InfoGAN, Chen
+et al., 2016; chapter 8). The training step adds Q's cross-entropy to both losses, so G learns
+to draw each category differently: a latent made of K separate pieces, for data made of
+separate classes.
 """
 
 from __future__ import annotations
@@ -76,7 +82,8 @@ class Generator(nn.Module):
     following block doubles the resolution and halves the channels. With the defaults
     (nz=100, ngf=128, image_size=64, nc=3) this is the paper's Figure 1:
     100 -> 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x3.
-    Chapter 3.
+    With categories=K (not the paper's; chapter 8) z is nz noise values followed by a
+    one-hot code of K categories, ``sample_z(n, nz, categories=K)``. Chapter 3.
     """
 
     def __init__(
@@ -87,18 +94,23 @@ class Generator(nn.Module):
         nc: int = 3,
         batch_norm: bool = True,
         init_std: float = 0.02,
+        categories: int = 0,
     ):
         super().__init__()
         stages = resampling_stages(image_size)
-        if nz < 1 or ngf < 1 or nc < 1:
-            raise ConfigError(f"nz, ngf and nc must be positive, got nz={nz}, ngf={ngf}, nc={nc}")
+        if nz < 1 or ngf < 1 or nc < 1 or categories < 0:
+            raise ConfigError(
+                f"nz, ngf and nc must be positive and categories at least 0, got nz={nz}, "
+                f"ngf={ngf}, nc={nc}, categories={categories}"
+            )
         self.nz, self.ngf, self.image_size, self.nc = nz, ngf, image_size, nc
+        self.categories = categories
         channels = ngf * 2 ** (stages - 1)
         # project and reshape: a 4x4 transposed conv on a 1x1 input is the paper's
         # matrix multiplication of z, reshaped to a 4x4 spatial map
         blocks = [
             nn.Sequential(
-                nn.ConvTranspose2d(nz, channels, 4, 1, 0, bias=not batch_norm),
+                nn.ConvTranspose2d(self.latent_size, channels, 4, 1, 0, bias=not batch_norm),
                 _norm(channels, batch_norm),
                 nn.ReLU(True),
             )
@@ -117,16 +129,33 @@ class Generator(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.apply(lambda m: init_weights(m, init_std))
 
+    @property
+    def latent_size(self) -> int:
+        """The length of G's input: nz, plus the one-hot code when categories > 0."""
+        return self.nz + self.categories
+
+    def latent(self, z: torch.Tensor) -> torch.Tensor:
+        """z as (N, latent_size, 1, 1); a ValueError naming the right shape otherwise."""
+        if z.dim() not in (2, 4) or z[0].numel() != self.latent_size:
+            code = f" ({self.nz} noise values and a one-hot code of {self.categories})"
+            raise ValueError(
+                f"Generator expects z of shape (N, {self.latent_size}) or (N, "
+                f"{self.latent_size}, 1, 1){code if self.categories else ''}, got "
+                f"{tuple(z.shape)}; draw it with sample_z(n, G.nz"
+                f"{', categories=G.categories' if self.categories else ''})"
+            )
+        return z.reshape(z.shape[0], self.latent_size, 1, 1)
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Return images in [-1, 1], shape (N, nc, image_size, image_size)."""
-        x = z.reshape(z.shape[0], self.nz, 1, 1)
+        x = self.latent(z)
         for block in self.blocks:
             x = block(x)
         return x
 
     def feature_maps(self, z: torch.Tensor) -> list[torch.Tensor]:
         """Return the output of every block, from the 4x4 projection to the image."""
-        x, maps = z.reshape(z.shape[0], self.nz, 1, 1), []
+        x, maps = self.latent(z), []
         for block in self.blocks:
             x = block(x)
             maps.append(x)
@@ -141,6 +170,11 @@ class Discriminator(nn.Module):
     (out, in*k*k), estimated by one power iteration per forward pass in training mode. For
     a linear layer that makes it 1-Lipschitz; for a convolution sigma only approximates the
     Lipschitz constant (Tsuzuku et al., 2018), which SN-GAN accepts.
+
+    categories=K (not the paper's; chapter 8) adds InfoGAN's head Q on the last block: a 4x4
+    convolution to 128 channels, LeakyReLU, a linear layer to K logits, in PyTorch's default
+    initialisation and without spectral normalisation. ``D(images, with_code=True)`` returns
+    (logits, code logits of shape (N, K)).
     """
 
     def __init__(
@@ -152,6 +186,7 @@ class Discriminator(nn.Module):
         leaky_slope: float = 0.2,
         init_std: float = 0.02,
         spectral_norm: bool = False,
+        categories: int = 0,
     ):
         super().__init__()
         stages = resampling_stages(image_size)
@@ -177,9 +212,25 @@ class Discriminator(nn.Module):
         if spectral_norm:
             for conv in [m for m in self.modules() if isinstance(m, nn.Conv2d)]:
                 nn.utils.parametrizations.spectral_norm(conv)
+        self.categories = categories
+        self.code_head = (
+            nn.Sequential(
+                nn.Conv2d(channels, 128, 4, 1, 0),
+                nn.LeakyReLU(leaky_slope),
+                nn.Flatten(),
+                nn.Linear(128, categories),
+            )
+            if categories
+            else None
+        )
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Return logits of shape (N,); sigmoid(logit) is D's probability that the image is real."""
+    def forward(
+        self, images: torch.Tensor, with_code: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Return logits of shape (N,); sigmoid(logit) is D's probability that the image is real.
+
+        with_code=True (a D built with categories > 0): (logits, Q's code logits (N, K)).
+        """
         if images.dim() != 4 or images.shape[1:] != (self.nc, self.image_size, self.image_size):
             raise ValueError(
                 f"Discriminator expects images of shape (N, {self.nc}, {self.image_size}, "
@@ -189,7 +240,11 @@ class Discriminator(nn.Module):
         x = images
         for block in self.blocks:
             x = block(x)
-        return self.head(x).flatten()
+        if not with_code:
+            return self.head(x).flatten()
+        if self.code_head is None:
+            raise ValueError("with_code=True needs a Discriminator built with categories > 0")
+        return self.head(x).flatten(), self.code_head(x)
 
     def feature_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
         """Return the activation after every convolutional block (before the logit head)."""
@@ -212,6 +267,7 @@ def build_models(config: TrainConfig, nc: int) -> tuple[Generator, Discriminator
         nc,
         batch_norm=config.batch_norm in ("both", "G"),
         init_std=config.init_std,
+        categories=config.categories,
     )
     discriminator = Discriminator(
         nc,
@@ -221,6 +277,7 @@ def build_models(config: TrainConfig, nc: int) -> tuple[Generator, Discriminator
         leaky_slope=config.leaky_slope,
         init_std=config.init_std,
         spectral_norm=config.spectral_norm,
+        categories=config.categories,
     )
     return generator, discriminator
 
@@ -231,13 +288,33 @@ def sample_z(
     distribution: str = "normal",
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
+    categories: int = 0,
 ) -> torch.Tensor:
-    """Return n noise vectors, shape (n, nz): N(0, 1) or U(-1, 1). Chapter 3."""
+    """Return n noise vectors, shape (n, nz): N(0, 1) or U(-1, 1). Chapter 3.
+
+    categories=K > 0: shape (n, nz + K), each followed by the one-hot code of a category drawn
+    uniformly (after the noise, from the same generator); ``code_of(z, K)`` reads it back.
+    """
     if distribution == "normal":
-        return torch.randn(n, nz, generator=generator, device=device)
-    if distribution == "uniform":
-        return torch.rand(n, nz, generator=generator, device=device).mul_(2).sub_(1)
-    raise ConfigError(f"z_distribution must be 'normal' or 'uniform', got {distribution!r}")
+        z = torch.randn(n, nz, generator=generator, device=device)
+    elif distribution == "uniform":
+        z = torch.rand(n, nz, generator=generator, device=device).mul_(2).sub_(1)
+    else:
+        raise ConfigError(f"z_distribution must be 'normal' or 'uniform', got {distribution!r}")
+    if not categories:
+        return z
+    drawn = torch.randint(0, categories, (n,), generator=generator, device=device)
+    return torch.cat([z, one_hot(drawn, categories)], dim=1)
+
+
+def one_hot(categories: torch.Tensor, count: int) -> torch.Tensor:
+    """The (N, count) float one-hot codes of N category numbers in [0, count). Chapter 8."""
+    return torch.nn.functional.one_hot(categories, count).float()
+
+
+def code_of(z: torch.Tensor, categories: int) -> torch.Tensor:
+    """The category number of each z drawn by sample_z(..., categories=categories). Chapter 8."""
+    return z.reshape(z.shape[0], -1)[:, -categories:].argmax(dim=1)
 
 
 def count_parameters(module: nn.Module) -> int:

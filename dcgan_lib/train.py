@@ -11,6 +11,9 @@ The fixes that came after DCGAN are config switches the step honours (chapter 8)
 pair (config.loss, config.label_smoothing; losses.pick_losses), WGAN-GP's gradient penalty
 added to D's loss, D's own learning rate (config.d_lr, TTUR) and spectral normalisation in
 D (config.spectral_norm, models.py). WGAN-GP keeps one critic step per G step here.
+With config.categories > 0, InfoGAN's categorical code (Chen et al., 2016): z ends in a
+one-hot code, D's head Q guesses it from the fake images, and Q's cross-entropy (times
+config.info_weight) is added to D's loss and to G's; the history gains its "loss_Q".
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from .augment import diff_augment, update_average
@@ -45,7 +49,7 @@ from .distributed import (
 )
 from .errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from .losses import gradient_penalty, pick_losses
-from .models import Discriminator, Generator, build_models, frozen, sample_z
+from .models import Discriminator, Generator, build_models, code_of, frozen, sample_z
 from .runtime import (
     StopSignals,
     check_layout,
@@ -115,8 +119,12 @@ class Trainer:
         self.build_models_and_optimisers()
         self.noise_rng = torch.Generator(device=self.device).manual_seed(config.seed)
         fixed_rng = torch.Generator().manual_seed(config.seed + 1)
-        self.fixed_noise = sample_z(64, config.nz, config.z_distribution, fixed_rng)
-        self.step, self.history = 0, {key: [] for key in HISTORY_KEYS}
+        self.fixed_noise = sample_z(
+            64, config.nz, config.z_distribution, fixed_rng, categories=config.categories
+        )
+        # with a categorical code, also Q's cross-entropy in the G step
+        self.history_keys = HISTORY_KEYS + (("loss_Q",) if config.categories else ())
+        self.step, self.history = 0, {key: [] for key in self.history_keys}
         self.pending: list[torch.Tensor] = []
         self.last_checkpoint: Path | None = None
         self.callbacks: list[Callable[[Trainer], None]] = []
@@ -158,6 +166,7 @@ class Trainer:
         """One step of the paper's recipe: update D on a real and a fake batch, then update G."""
         real_images = self.prepare(real_images)
         z = self.draw_z(real_images.shape[0])
+        codes = code_of(z, self.config.categories) if self.config.categories else None
         with self.precision():
             fake_images = self.G_wrapped(z)
             # D step: real and fake in separate batches, so BatchNorm sees each alone
@@ -165,8 +174,10 @@ class Trainer:
             real_logits = self.D_wrapped(real_seen)
             # detach: the D step must not update G
             fake_seen = self.augment(fake_images.detach())
-            fake_logits = self.D_wrapped(fake_seen)
+            fake_logits, code_loss = self.judge(fake_seen, codes)
             d_loss = self.discriminator_loss(real_logits, fake_logits)
+            if codes is not None:  # Q learns to read the code (InfoGAN; chapter 8)
+                d_loss = d_loss + self.config.info_weight * code_loss
         if self.config.loss == "wgan-gp":  # chapter 8: hold the critic's slope near 1
             d_loss = d_loss + self.config.gp_weight * gradient_penalty(
                 self.D, real_seen, fake_seen
@@ -174,15 +185,26 @@ class Trainer:
         self.update(self.d_optimizer, d_loss)
         # G step: D is only the path G's gradient flows through, so its weights are frozen
         with self.frozen_discriminator(), self.precision():
-            gen_logits = self.D_wrapped(self.augment(fake_images))
+            gen_logits, code_loss = self.judge(self.augment(fake_images), codes)
             # paper: non-saturating, minimise -log D(G(z)) instead of log(1 - D(G(z)))
             g_loss = self.generator_loss(gen_logits)
+            if codes is not None:  # G learns to draw each category so that Q can read it
+                g_loss = g_loss + self.config.info_weight * code_loss
         self.update(self.g_optimizer, g_loss)
         if self.G_average is not None:
             update_average(self.G_average, self.G, self.config.ema)
         self.scaler.update()  # fp16: adjust the loss scale once per step (else a no-op)
-        self.record(d_loss, g_loss, real_logits, gen_logits)
+        self.record(d_loss, g_loss, real_logits, gen_logits, code_loss)
         self.step += 1
+
+    def judge(
+        self, images: torch.Tensor, codes: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's logits for images, and with a categorical code Q's cross-entropy against codes."""
+        if codes is None:
+            return self.D_wrapped(images), None
+        logits, code_logits = self.D_wrapped(images, with_code=True)
+        return logits, F.cross_entropy(code_logits.float(), codes)
 
     def prepare(self, real_images: torch.Tensor) -> torch.Tensor:
         """The batch in the models' memory format (NHWC when config.channels_last)."""
@@ -204,8 +226,14 @@ class Trainer:
     def draw_z(self, batch: int) -> torch.Tensor:
         """Noise for this process's batch: every process draws the global batch, keeps its share."""
         global_batch = batch * self.dist.world_size
+        config = self.config
         z = sample_z(
-            global_batch, self.config.nz, self.config.z_distribution, self.noise_rng, self.device
+            global_batch,
+            config.nz,
+            config.z_distribution,
+            self.noise_rng,
+            self.device,
+            categories=config.categories,
         )
         return z[self.dist.share(global_batch)]
 
@@ -229,18 +257,18 @@ class Trainer:
         with frozen(self.D), skip_grad_sync(self.D_wrapped):
             yield
 
-    def record(self, d_loss, g_loss, real_logits, gen_logits) -> None:
-        """Keep the step's losses, D(x) and D(G(z)) on the device; flush() moves them."""
-        self.pending.append(
-            torch.stack(
-                [
-                    d_loss.detach().float(),
-                    g_loss.detach().float(),
-                    torch.sigmoid(real_logits.detach().float()).mean(),
-                    torch.sigmoid(gen_logits.detach().float()).mean(),
-                ]
-            )
-        )
+    def record(self, d_loss, g_loss, real_logits, gen_logits, code_loss=None) -> None:
+        """Keep the step's losses, D(x) and D(G(z)) (and Q's cross-entropy) on the device;
+        flush() moves them."""
+        values = [
+            d_loss.detach().float(),
+            g_loss.detach().float(),
+            torch.sigmoid(real_logits.detach().float()).mean(),
+            torch.sigmoid(gen_logits.detach().float()).mean(),
+        ]
+        if code_loss is not None:
+            values.append(code_loss.detach().float())
+        self.pending.append(torch.stack(values))
 
     def flush(self) -> None:
         """Move pending per-step values to the history; raise on a NaN or infinite loss."""
@@ -262,7 +290,7 @@ class Trainer:
                 f"loss_G={values[row, 1].item()} at step {first_step + row}; {kept}. "
                 f"Lower lr (paper: 2e-4), keep batch_norm='both', or use precision='fp32'"
             )
-        for key, column in zip(HISTORY_KEYS, values.T.tolist()):
+        for key, column in zip(self.history_keys, values.T.tolist()):
             self.history[key].extend(column)
 
     # ------------------------------------------------------------------------- files

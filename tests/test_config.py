@@ -74,6 +74,13 @@ def test_folder_datasets_are_accepted_by_prefix():
         ({"d_lr": 0.0}, r"d_lr \(--d-lr\) must be None \(the same as lr\) or a finite number"),
         ({"d_lr": math.nan}, r"d_lr \(--d-lr\)"),
         ({"gp_weight": -1.0}, r"gp_weight \(--gp-weight\) must be a number above 0"),
+        ({"categories": -2}, r"categories \(--categories\) must be a whole number of at least 0"),
+        ({"categories": 2.5}, r"categories \(--categories\) must be a whole number"),
+        ({"categories": True}, r"categories \(--categories\) must be a whole number"),
+        ({"categories": 1}, r"categories \(--categories\) of 1 is a code that says nothing"),
+        ({"info_weight": 0}, r"info_weight \(--info-weight\) must be a finite number above 0"),
+        ({"info_weight": math.nan}, r"info_weight \(--info-weight\)"),
+        ({"info_weight": True}, r"info_weight \(--info-weight\)"),
     ],
 )
 def test_the_after_dcgan_switches_refuse_what_cannot_work(changes, message):
@@ -86,6 +93,7 @@ def test_the_after_dcgan_combinations_that_work_are_accepted():
     assert TrainConfig(loss="wgan-gp", batch_norm="none", spectral_norm=True).spectral_norm
     assert TrainConfig(loss="hinge", spectral_norm=True).loss == "hinge"
     assert TrainConfig(label_smoothing=0.1, d_lr=4e-4).d_lr == 4e-4
+    assert TrainConfig(categories=10, info_weight=2.0, loss="hinge").categories == 10
 
 
 def test_wgan_gp_is_refused_under_torchrun_naming_the_fix(monkeypatch):

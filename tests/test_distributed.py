@@ -24,9 +24,11 @@ WORKER = textwrap.dedent("""
     from dcgan_lib import TrainConfig, train
 
     out, compile = Path(sys.argv[1]), sys.argv[2] == "compile"
+    categories = 4 if sys.argv[2] == "code" else 0  # InfoGAN's head Q inside the DDP-wrapped D
     images = torch.rand(64, 1, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
     config = TrainConfig(image_size=16, nz=8, ngf=4, ndf=4, batch_size=16, steps=3, device="cpu",
-                         compile=compile, log_every=1, sample_every=100, checkpoint_every=100)
+                         compile=compile, log_every=1, sample_every=100, checkpoint_every=100,
+                         categories=categories)
     result = train(config, InMemoryImages(images, torch.zeros(64)), out_dir=out / "run", progress=False)
     rank = dist.get_rank()
     (out / f"rank{rank}.json").write_text(json.dumps({
@@ -42,8 +44,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-# compile: torch.compile around DDP, with D frozen and its all-reduce skipped (no_sync) in the G step
-@pytest.mark.parametrize("mode", ["eager", "compile"])
+# compile: torch.compile around DDP, with D frozen and its all-reduce skipped (no_sync) in the G step;
+# code: a categorical code, whose head Q in D is used by only one of D's two forward passes
+@pytest.mark.parametrize("mode", ["eager", "compile", "code"])
 def test_two_cpu_processes_keep_identical_replicas_and_see_different_shards(tmp_path, mode):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
@@ -67,7 +70,7 @@ def test_two_cpu_processes_keep_identical_replicas_and_see_different_shards(tmp_
     assert (rank0["G"], rank0["D"]) == (rank1["G"], rank1["D"])
     torch.manual_seed(0)  # train() draws the initial weights from the seed like this
     assert rank0["G"] != parameters_digest(
-        Generator(nz=8, ngf=4, image_size=16, nc=1)
+        Generator(nz=8, ngf=4, image_size=16, nc=1, categories=4 if mode == "code" else 0)
     )  # it trained
     assert len(rank0["D_x"]) == 3 and rank0["D_x"] != rank1["D_x"]  # each rank scored its own half
     assert rank0["out_dir"].endswith("run") and rank1["out_dir"] == "None"  # only rank 0 writes

@@ -59,3 +59,27 @@ def test_a_recipe_that_fails_is_reported_and_the_others_kept(tmp_path):
     assert list(report["failed"]) == ["bad"] and "batch_size" in report["failed"]["bad"]
     assert [row["run"] for row in report["rows"]] == ["good"]  # the first piece always runs
     assert (out / "good-best.pt").exists() and "bad failed" in (out / "report.md").read_text()
+
+
+def test_the_candidate_recipes_are_valid_and_not_shipped_yet():
+    """data/train_candidates.sh: recipes that build, with names apart from the shipped files."""
+    found = gpu_train.recipes(gpu_train.CANDIDATE_SCRIPT)
+    assert "mnist5k-32-code" in found
+    assert not set(found) & set(gpu_train.recipes())
+    for options in found.values():
+        config = config_from_args(build_parser().parse_args(["train", *options, "--out", "x"]))
+        assert config.seed == 0 and config.ema == 0.999  # the shipped runs' common options
+    recipe = ["train", *found["mnist5k-32-code"], "--out", "x"]
+    code = config_from_args(build_parser().parse_args(recipe))
+    assert (code.categories, code.loss, code.spectral_norm, code.batch_norm) == (
+        10, "hinge", True, "G")  # fmt: skip
+
+
+def test_a_dry_run_of_a_candidate_scores_a_generator_with_a_code(tmp_path, capsys):
+    """The scores draw each sample's category after its noise, as sample_z does."""
+    args = ["--candidates", "--dry", "--seconds", "20", "--out", str(tmp_path)]
+    assert gpu_train.main([*args, "--only", "mnist5k-32-code"]) == 0
+    assert load_generator(tmp_path / "mnist5k-32-code-best.pt").categories == 10
+    assert "| mnist5k-32-code | 5 |" in capsys.readouterr().out
+    assert gpu_train.main([*args, "--only", "mnist5k-32"]) == 2
+    assert "mnist5k-32 is not a recipe of train_candidates.sh" in capsys.readouterr().err

@@ -2,10 +2,12 @@
 
     make gpu-train GPU_TRAIN_SECONDS=240 GPU_TRAIN_OUT=$OUT
     PYTHONPATH=. python3 tools/gpu_train.py --seconds 240 --out $OUT     # the same, without make
+    PYTHONPATH=. python3 tools/gpu_train.py --candidates --seconds 240 --out $OUT
 
 Run it after `make gpu-check`, in the device time that is left, on the stock GPU image's
 python3 (no venv, no network); give the device call a limit of at least S + 90 seconds. Each
-recipe of data/train_checkpoints.sh (read from that script, so the two cannot drift apart)
+recipe of data/train_checkpoints.sh (read from that script, so the two cannot drift apart), or
+with --candidates of data/train_candidates.sh (recipes not shipped yet),
 trains in its own process on the one GPU, in fp32 like the shipped runs: these models are too
 small to keep a GPU busy, so three at once cost little more than one. A run goes in pieces, a
 first one of FIRST_PIECE steps that measures the rate, then about a minute's worth each; after
@@ -40,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 
 RECIPE_SCRIPT = ROOT / "data" / "train_checkpoints.sh"
+CANDIDATE_SCRIPT = ROOT / "data" / "train_candidates.sh"
 # options a GPU run sets itself: how long, where, on which device, how often it writes
 SET_HERE = {"--steps", "--out", "--device", "--checkpoint-every", "--sample-every"}
 FIRST_PIECE = 200  # steps of the first piece, which measures the rate
@@ -259,7 +262,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("gpu-train"), help="the report folder")
     parser.add_argument("--seconds", type=float, default=240.0, help="time for the training")
     parser.add_argument("--dry", action="store_true", help="on the CPU at toy sizes")
-    parser.add_argument("--only", nargs="+", choices=sorted(recipes()), help="these recipes")
+    parser.add_argument(
+        "--candidates", action="store_true", help="the recipes of data/train_candidates.sh"
+    )
+    names = sorted(recipes() | recipes(CANDIDATE_SCRIPT))
+    parser.add_argument("--only", nargs="+", choices=names, help="these recipes")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # one recipe's process
     parser.add_argument("--until", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -268,7 +275,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         worker(args.worker, args.until, args.out, args.work, args.recipes, args.dry)
         return 0
-    report = gpu_train(args.out, args.seconds, args.dry, args.only)
+    script = CANDIDATE_SCRIPT if args.candidates else args.recipes
+    unknown = sorted(set(args.only or ()) - set(recipes(script)))
+    if unknown:
+        which = "--candidates" if args.candidates else "no --candidates"
+        print(f"error: {', '.join(unknown)} is not a recipe of {script.name} ({which})",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    report = gpu_train(args.out, args.seconds, args.dry, args.only, script)
     print((args.out / "report.md").read_text())
     return 1 if report["failed"] else 0
 

@@ -52,7 +52,8 @@ def generate(name: str | Path, n: int, trained: bool = True) -> torch.Tensor:
         state = load_checkpoint(path)
         torch.manual_seed(0)
         generator = build_models(config_from_checkpoint(state), state["nc"])[0].eval()
-    z = sample_z(n, generator.nz, generator=torch.Generator().manual_seed(NOISE_SEED))
+    noise = torch.Generator().manual_seed(NOISE_SEED)  # categories: drawn after the noise
+    z = sample_z(n, generator.nz, generator=noise, categories=generator.categories)
     return torch.cat([generator(chunk) for chunk in z.split(500)])
 
 
