@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .losses import discriminator_loss, gradient_penalty, pick_losses
-from .models import frozen
+from .models import code_of, frozen, sample_z
 
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
 TOY_HISTORY_KEYS = ("loss_D", "loss_G", "D_x", "D_G_z")
@@ -80,13 +81,16 @@ def _mlp(in_dim: int, out_dim: int, hidden: int, depth: int, activation: Callabl
 class ToyGenerator(nn.Module):
     """An MLP G: z of shape (N, nz) -> points of shape (N, data_dim). ReLU hidden layers.
 
+    With categories=K, z is nz noise values and a one-hot code of K categories (chapter 8).
     Chapter 1.
     """
 
-    def __init__(self, nz: int = 2, data_dim: int = 2, hidden: int = 64, depth: int = 2):
+    def __init__(
+        self, nz: int = 2, data_dim: int = 2, hidden: int = 64, depth: int = 2, categories: int = 0
+    ):
         super().__init__()
-        self.nz, self.data_dim = nz, data_dim
-        self.net = _mlp(nz, data_dim, hidden, depth, nn.ReLU)
+        self.nz, self.data_dim, self.categories = nz, data_dim, categories
+        self.net = _mlp(nz + categories, data_dim, hidden, depth, nn.ReLU)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Return points, shape (N, data_dim); the output is linear (no tanh): toy data is unbounded."""
@@ -128,46 +132,76 @@ class ToyDiscriminator(nn.Module):
 class ToyGANResult:
     """What train_toy_gan returns.
 
-    history: per-step loss_D, loss_G, D_x (mean D on real points), D_G_z (mean D on fakes).
+    history: per-step loss_D, loss_G, D_x (mean D on real points), D_G_z (mean D on fakes),
+    and with a categorical code loss_Q (Q's cross-entropy in the G step).
     snapshots: (step, fake points of shape (n_snapshot, data_dim)) from one fixed z, taken
     before training (step 0) and every snapshot_every steps.
+    code_reader: with a categorical code, Q, the MLP that reads the category of a point.
     """
 
     generator: ToyGenerator
     discriminator: ToyDiscriminator
     history: dict[str, list[float]] = field(default_factory=dict)
     snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
+    code_reader: nn.Module | None = None
 
     @torch.no_grad()
-    def sample(self, n: int, seed: int = 1) -> torch.Tensor:
-        """Return n fresh fake points, shape (n, data_dim)."""
-        z = torch.randn(n, self.generator.nz, generator=torch.Generator().manual_seed(seed))
-        return self.generator(z)
+    def sample(self, n: int, seed: int = 1, categories: bool = False):
+        """Return n fresh fake points, shape (n, data_dim); with categories=True (a G with a
+        code) also the category each point was drawn with, shape (n,)."""
+        G = self.generator
+        noise = torch.Generator().manual_seed(seed)
+        z = sample_z(n, G.nz, generator=noise, categories=G.categories)
+        if not categories:
+            return G(z)
+        if not G.categories:
+            raise ValueError("categories=True needs a G trained with a categorical code")
+        return G(z), code_of(z, G.categories)
 
 
-def _toy_d_step(G, D, opt_D, real, nz, batch_size, rng, d_loss_fn, gp_weight):
-    """One Adam step on D; return (fake points, D loss, real logits, fake logits)."""
-    z = torch.randn(batch_size, nz, generator=rng)
+@dataclass
+class _CodeTerm:
+    """A categorical code's part of a toy step: Q, its loss weight, this step's categories."""
+
+    reader: nn.Module
+    weight: float
+    codes: torch.Tensor | None = None
+
+    def loss(self, points: torch.Tensor) -> torch.Tensor:
+        """Q's cross-entropy against the categories the points were drawn with."""
+        return F.cross_entropy(self.reader(points), self.codes)
+
+
+def _toy_d_step(G, D, opt_D, real, nz, batch_size, rng, d_loss_fn, gp_weight, code=None):
+    """One Adam step on D (and Q); return (fake points, D loss, real logits, fake logits)."""
+    z = sample_z(batch_size, nz, generator=rng, categories=G.categories)
     fake = G(z)
     # detach: the D step must not update G
     real_logits, fake_logits = D(real), D(fake.detach())
     loss_D = d_loss_fn(real_logits, fake_logits)
     if gp_weight:  # WGAN-GP (chapter 8): the critic's slope held near 1
         loss_D = loss_D + gp_weight * gradient_penalty(D, real, fake, rng)
+    if code is not None:  # InfoGAN (chapter 8): Q learns to read the code, in D's optimiser
+        code.codes = code_of(z, G.categories)
+        loss_D = loss_D + code.weight * code.loss(fake.detach())
     opt_D.zero_grad(set_to_none=True)
     loss_D.backward()
     opt_D.step()
     return fake, loss_D, real_logits, fake_logits
 
 
-def _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, losses, gp_weight):
+def _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, losses, gp_weight, code=None):
     d_loss_fn, g_loss_fn = losses
     fake, loss_D, real_logits, fake_logits = _toy_d_step(
-        G, D, opt_D, real, nz, batch_size, rng, d_loss_fn, gp_weight
+        G, D, opt_D, real, nz, batch_size, rng, d_loss_fn, gp_weight, code
     )
     with frozen(D):  # no D weight gradients in the G step (models.frozen)
         fake_logits_G = D(fake)
     loss_G = g_loss_fn(fake_logits_G)
+    if code is not None:  # G draws each category so that Q can read it
+        with frozen(code.reader):
+            loss_Q = code.loss(fake)
+        loss_G = loss_G + code.weight * loss_Q
     opt_G.zero_grad(set_to_none=True)
     loss_G.backward()
     opt_G.step()
@@ -176,7 +210,7 @@ def _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, losses, gp_weight):
         "loss_G": loss_G.item(),
         "D_x": torch.sigmoid(real_logits).mean().item(),
         "D_G_z": torch.sigmoid(fake_logits).mean().item(),
-    }
+    } | ({"loss_Q": loss_Q.item()} if code is not None else {})
 
 
 def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64,
@@ -185,7 +219,8 @@ def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64
                   n_snapshot: int = 1000, saturating: bool = False, lr_d: float | None = None,
                   seed: int = 0, loss: str = "bce", label_smoothing: float = 0.0,
                   spectral_norm: bool = False, gp_weight: float = 10.0, n_critic: int = 1,
-                  betas_d: tuple[float, float] | None = None) -> ToyGANResult:  # fmt: skip
+                  betas_d: tuple[float, float] | None = None, categories: int = 0,
+                  info_weight: float = 1.0) -> ToyGANResult:  # fmt: skip
     """Train a toy GAN on points drawn by `sampler(n, generator)` (shape (n, data_dim)). Chapter 1.
 
     One step: one Adam step on D (BCE on a real and a fake batch), then one on G with the
@@ -196,24 +231,34 @@ def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64
     spectral_norm on D's layers (each linear layer 1-Lipschitz), and lr_d for TTUR.
     n_critic D steps (each on a fresh real and fake batch) precede every G step, as in
     WGAN and WGAN-GP (5); `steps` counts G steps. betas_d: D's Adam betas (default: betas).
+    categories=K > 0: InfoGAN's categorical code, as TrainConfig.categories (chapter 8): z ends
+    in a one-hot code of K categories, and Q, an MLP like D's with K outputs (on points it has
+    no convolutions to share with D), learns with D's Adam to read the category of each fake
+    point; its cross-entropy times info_weight is added to D's and G's losses.
     """
-    if steps < 0 or batch_size < 1 or snapshot_every < 1 or n_critic < 1:
+    if steps < 0 or batch_size < 1 or snapshot_every < 1 or n_critic < 1 or categories == 1:
         raise ValueError(
-            f"need steps >= 0, batch_size >= 1, snapshot_every >= 1, n_critic >= 1; got "
-            f"steps={steps}, batch_size={batch_size}, snapshot_every={snapshot_every}, "
-            f"n_critic={n_critic}"
+            f"need steps >= 0, batch_size >= 1, snapshot_every >= 1, n_critic >= 1 and "
+            f"categories 0 or at least 2; got steps={steps}, batch_size={batch_size}, "
+            f"snapshot_every={snapshot_every}, n_critic={n_critic}, categories={categories}"
         )
     losses = pick_losses(loss, label_smoothing, saturating)
     torch.manual_seed(seed)
-    G = ToyGenerator(nz, data_dim, hidden, depth)
+    G = ToyGenerator(nz, data_dim, hidden, depth, categories)
     D = ToyDiscriminator(data_dim, hidden, depth, spectral_norm)
+    code = None
+    if categories:
+        reader = _mlp(data_dim, categories, hidden, depth, lambda: nn.LeakyReLU(0.2))
+        code = _CodeTerm(reader, info_weight)
+    d_parameters = [*D.parameters(), *(code.reader.parameters() if code else ())]
     opt_G = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
-    opt_D = torch.optim.Adam(
-        D.parameters(), lr=lr if lr_d is None else lr_d, betas=betas_d or betas
-    )
+    opt_D = torch.optim.Adam(d_parameters, lr=lr if lr_d is None else lr_d, betas=betas_d or betas)
     rng = torch.Generator().manual_seed(seed + 1)
-    fixed_z = torch.randn(n_snapshot, nz, generator=torch.Generator().manual_seed(seed + 2))
-    result = ToyGANResult(G, D, {key: [] for key in TOY_HISTORY_KEYS})
+    fixed_z = sample_z(
+        n_snapshot, nz, generator=torch.Generator().manual_seed(seed + 2), categories=categories
+    )
+    keys = TOY_HISTORY_KEYS + (("loss_Q",) if code else ())
+    result = ToyGANResult(G, D, {key: [] for key in keys}, code_reader=code and code.reader)
     penalty = gp_weight if loss == "wgan-gp" else 0.0
     for step in range(steps + 1):
         if step % snapshot_every == 0 or step == steps:
@@ -223,10 +268,10 @@ def train_toy_gan(sampler: Sampler, data_dim: int, nz: int = 2, hidden: int = 64
             break
         for _ in range(n_critic - 1):  # the extra critic steps; the last one is in _toy_step
             real = _draw(sampler, batch_size, data_dim, rng)
-            _toy_d_step(G, D, opt_D, real, nz, batch_size, rng, losses[0], penalty)
+            _toy_d_step(G, D, opt_D, real, nz, batch_size, rng, losses[0], penalty, code)
         real = _draw(sampler, batch_size, data_dim, rng)
         for key, value in _toy_step(
-            G, D, opt_G, opt_D, real, nz, batch_size, rng, losses, penalty
+            G, D, opt_G, opt_D, real, nz, batch_size, rng, losses, penalty, code
         ).items():
             result.history[key].append(value)
     return result
@@ -330,19 +375,22 @@ def compare_on_ring(
     z in R^2, Adam 1e-3 with beta1 0.5, batches of 256); each variant is a dict of
     train_toy_gan arguments that it changes. Returns {"rows": one dict per run (variant,
     seed, modes covered, fraction near a mode), "points": {variant: the n_samples points of
-    the first seed, shape (n_samples, 2)}}. Chapter 8.
+    the first seed, shape (n_samples, 2)}, "categories": {variant with a categorical code:
+    the category each of those points was drawn with, shape (n_samples,)}}. Chapter 8.
     """
     centres = ring_centres(8, 2.0)
 
     def ring(n: int, rng: torch.Generator) -> torch.Tensor:
         return ring_of_gaussians(n, modes=8, radius=2.0, std=0.05, generator=rng)
 
-    rows, points = [], {}
+    rows, points, categories = [], {}, {}
     for name, changes in variants.items():
         for seed in seeds:
             settings = dict(nz=2, hidden=64, steps=steps, lr=1e-3, snapshot_every=steps)
             run = train_toy_gan(ring, 2, seed=seed, **(settings | changes))
             samples = run.sample(n_samples, seed=100 + seed)
+            if name not in points and run.generator.categories:  # the same z, with its code
+                categories[name] = run.sample(n_samples, seed=100 + seed, categories=True)[1]
             points.setdefault(name, samples)
             rows.append(
                 {
@@ -352,7 +400,7 @@ def compare_on_ring(
                     "near": fraction_near_modes(samples, centres, threshold),
                 }
             )
-    return {"rows": rows, "points": points}
+    return {"rows": rows, "points": points, "categories": categories}
 
 
 def load_ring_comparison(path: str | Path | None = None) -> dict:

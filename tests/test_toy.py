@@ -227,3 +227,39 @@ def test_n_critic_takes_that_many_d_steps_per_g_step_and_one_is_the_default_step
     assert len(d_steps) == 30 and len(five.history["loss_D"]) == 6  # steps counts G steps
     with pytest.raises(ValueError, match="n_critic >= 1"):
         train_toy_gan(sampler, 2, steps=1, n_critic=0)
+
+
+def test_a_categorical_code_puts_each_category_of_the_ring_on_a_mode_of_its_own():
+    """Chapter 8: with a code of 8, 1,000 steps put every category on its own mode and (nearly)
+    no sample between modes; the same run without the code still has many samples off them."""
+    from dcgan_lib.toy import compare_on_ring
+
+    result = compare_on_ring({"plain": {}, "code": {"categories": 8}}, (0,), steps=1000)
+    near = {row["variant"]: row["near"] for row in result["rows"]}
+    assert near["code"] >= 0.99 and near["plain"] < 0.9
+    assert set(result["categories"]) == {"code"}
+    points, drawn = result["points"]["code"], result["categories"]["code"]
+    mode = torch.cdist(points, ring_centres(8, 2.0)).argmin(dim=1)
+    own = [torch.bincount(mode[drawn == k], minlength=8).argmax().item() for k in range(8)]
+    assert sorted(own) == list(range(8))
+
+
+def test_the_toy_code_trains_q_and_samples_with_categories():
+    """Chapter 8: loss_Q is recorded, Q is returned, and sample() gives the codes on request."""
+
+    def sampler(n, rng):
+        return ring_of_gaussians(n, generator=rng)
+
+    settings = dict(steps=20, batch_size=32, hidden=8, snapshot_every=10, seed=1)
+    run = train_toy_gan(sampler, 2, categories=3, **settings)
+    assert len(run.history["loss_Q"]) == 20 and run.code_reader[-1].out_features == 3
+    assert run.generator.categories == 3 and run.snapshots[0][1].shape == (1000, 2)
+    points, drawn = run.sample(50, seed=2, categories=True)
+    assert torch.equal(points, run.sample(50, seed=2)) and drawn.shape == (50,)
+    assert drawn.max() < 3 and len(drawn.unique()) == 3
+    plain = train_toy_gan(sampler, 2, **settings)
+    assert "loss_Q" not in plain.history and plain.code_reader is None
+    with pytest.raises(ValueError, match="needs a G trained with a categorical code"):
+        plain.sample(5, categories=True)
+    with pytest.raises(ValueError, match="categories 0 or at least 2"):
+        train_toy_gan(sampler, 2, categories=1, **settings)
