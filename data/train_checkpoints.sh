@@ -29,3 +29,10 @@ python -m dcgan_lib export "$RUNS/shapes-32/checkpoint.pt" data/checkpoints/shap
 python -m dcgan_lib train --dataset synthetic-shapes --image-size 64 --ngf 32 --ndf 32 \
     --augment translation,cutout --steps 6000 $COMMON --out "$RUNS/shapes-64"
 python -m dcgan_lib export "$RUNS/shapes-64/checkpoint.pt" data/checkpoints/shapes-64.pt --half
+
+# shapes-32-code: shapes-32's data and width with SN-GAN's D (hinge loss, spectral normalisation,
+# no BatchNorm in D) and InfoGAN's categorical code of 12 categories (chapter 8)
+python -m dcgan_lib train --dataset synthetic-shapes --image-size 32 --ngf 32 --ndf 32 \
+    --loss hinge --spectral-norm --batch-norm G --categories 12 \
+    --steps 20000 $COMMON --out "$RUNS/shapes-32-code"
+python -m dcgan_lib export "$RUNS/shapes-32-code/checkpoint.pt" data/checkpoints/shapes-32-code.pt --half

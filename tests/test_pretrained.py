@@ -15,6 +15,7 @@ CHECKPOINTS = {
     "mnist5k-32": {"nc": 1, "image_size": 32, "dataset": "mnist5k"},
     "shapes-32": {"nc": 3, "image_size": 32, "dataset": "synthetic-shapes"},
     "shapes-64": {"nc": 3, "image_size": 64, "dataset": "synthetic-shapes"},
+    "shapes-32-code": {"nc": 3, "image_size": 32, "dataset": "synthetic-shapes", "categories": 12},
 }
 MAX_FILE_BYTES = 8_000_000  # float16 weights, history and fixed noise
 # On 2,000 samples from fixed noise (tools/score_checkpoints.py): the level each shipped file
@@ -26,6 +27,7 @@ FID_BAR = 6.0  # (3.0) FID at most this many times that of real digits against r
 CLEAN_BAR = {
     "shapes-32": 0.70,
     "shapes-64": 0.65,
+    "shapes-32-code": 0.85,  # the bar itself
 }  # (0.85) share of samples that are one clean shape
 
 
@@ -41,6 +43,8 @@ def test_checkpoint_is_small_and_loads_with_weights_only(name):
     assert state["nc"] == expected["nc"]
     assert state["config"]["dataset"] == expected["dataset"]
     assert state["config"]["image_size"] == expected["image_size"]
+    assert state["config"].get("categories", 0) == expected.get("categories", 0)
+    assert state["fixed_noise"].shape[1] == state["config"]["nz"] + expected.get("categories", 0)
     assert all(len(values) == state["step"] for values in state["history"].values())
 
 
