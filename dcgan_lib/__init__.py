@@ -27,6 +27,7 @@ from .checks import (
     check_generator,
     check_hinge_losses,
     check_middles,
+    check_modes_per_category,
     check_move_right,
     check_output_size,
     check_same_as_library,

@@ -13,11 +13,13 @@ from dcgan_lib.checks import (
     CheckReport,
     check_hinge_losses,
     check_middles,
+    check_modes_per_category,
     check_move_right,
     check_same_as_library,
     check_training_loop,
 )
 from dcgan_lib.latent import interpolate
+from dcgan_lib.toy import modes_covered
 
 # --- chapter 3: check_same_as_library ---------------------------------------------------------
 
@@ -333,3 +335,56 @@ def test_the_midpoints_pass_in_any_dtype():
 def test_wrong_midpoints_fail_with_what_is_wrong(middles, problem):
     with pytest.raises(CheckFailed, match=problem):
         check_middles(middles, PAIRS)
+
+
+# --- chapter 8: check_modes_per_category ------------------------------------------------------
+
+
+def right_modes_per_category(points, drawn, categories, centres):
+    return [modes_covered(points[drawn == k], centres, 0.25) for k in range(categories)]
+
+
+def test_right_mode_counts_pass_as_a_list_a_tuple_or_a_tensor():
+    assert len(check_modes_per_category(right_modes_per_category).passed) == 2
+    as_tensor = check_modes_per_category(
+        lambda p, d, k, c: torch.tensor(right_modes_per_category(p, d, k, c))
+    )
+    assert as_tensor.passed[0] == "known points: [2, 1, 5] modes for categories 0, 1 and 2"
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (  # every point, not the category's own
+            lambda p, d, k, c: [modes_covered(p, c, 0.25) for _ in range(k)],
+            r"gives \[8, 8, 8\] on points whose answer is \[2, 1, 5\]",
+        ),
+        (  # every mode with a point near it, without modes_covered's 2% share: the stray
+            # point of category 1 counts
+            lambda p, d, k, c: [
+                len(
+                    set(
+                        torch.cdist(p[d == j], c)
+                        .argmin(1)[torch.cdist(p[d == j], c).min(1).values < 0.25]
+                        .tolist()
+                    )
+                )
+                for j in range(k)
+            ],
+            r"gives \[2, 2, 5\] on points whose answer is \[2, 1, 5\]",
+        ),
+        (lambda p, d, k, c: 5, "returns 5 for 3 categories, not a list of 3 counts"),
+        (lambda p, d, k, c: [[1], [2], [3]], "not a list of 3 counts"),
+    ],
+)
+def test_wrong_mode_counts_fail_with_their_own_message(answer, problem):
+    with pytest.raises(CheckFailed, match=problem):
+        check_modes_per_category(answer)
+
+
+def test_a_blank_mode_count_is_not_written_yet():
+    def modes_per_category(points, drawn, categories, centres):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailed, match="modes_per_category is not written yet"):
+        check_modes_per_category(modes_per_category)

@@ -15,10 +15,11 @@ Conventions checked (the same as dcgan_lib.models and dcgan_lib.train):
 
 Besides the rules, some checks hold a student's answer against the library itself: the same
 layer shapes (check_same_as_library), the same parameters after training steps
-(check_training_loop), the same losses (check_hinge_losses), the same z's (check_move_right,
+(check_training_loop), the same losses (check_hinge_losses), the same mode counts (check_modes_per_category), the same z's (check_move_right,
 check_middles).
 """
 
+from .codes import check_modes_per_category
 from .features import check_feature_extractor
 from .latent import check_middles, check_move_right
 from .losses import check_d_loss, check_g_loss, check_hinge_losses
@@ -37,6 +38,7 @@ __all__ = [
     "check_generator",
     "check_hinge_losses",
     "check_middles",
+    "check_modes_per_category",
     "check_move_right",
     "check_output_size",
     "check_same_as_library",
