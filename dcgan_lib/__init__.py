@@ -96,7 +96,7 @@ from .models import (
     one_hot,
     sample_z,
 )
-from .notebook import setup
+from .notebook import setup, show_source
 from .probes import (
     discriminator_features,
     few_label_split,

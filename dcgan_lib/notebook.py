@@ -3,13 +3,15 @@
 Quick mode (environment variable DCGAN_QUICK=1, set by `make test` and `make book`) makes
 every chapter finish in about a minute on two CPU cores: fewer steps, fewer samples, and
 the small pretrained checkpoints in data/ instead of long training runs. Full mode is
-what a reader with a GPU (e.g. on Colab) runs.
+what a reader with a GPU (e.g. on Colab) runs. show_source shows the library's own code.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
+import textwrap
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -77,3 +79,17 @@ def setup(seed: int = 0, quick: bool | None = None) -> Session:
         seed=seed,
         colab="google.colab" in sys.modules,
     )
+
+
+def source_block(obj) -> str:
+    """obj's source (a function, class or method) as a Markdown python code block, dedented."""
+    return f"```python\n{textwrap.dedent(inspect.getsource(obj))}```"
+
+
+def show_source(obj) -> None:
+    """Show obj's source as a highlighted code block. In the rendered book a line wider than
+    the page scrolls sideways instead of wrapping back to the left edge, as printed text
+    does. Chapter 3."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(source_block(obj)))

@@ -59,3 +59,15 @@ def test_grid_sizes_measures_the_tiles_of_a_sample_grid_and_ignores_plots():
     ax.bar(range(10), range(10), color="black")
     ax.set_title("a title with letters 0123456789")
     assert grid_sizes.tile_widths(_figure_png(fig)) == []
+
+
+def test_show_source_gives_a_dedented_python_block(capsys):
+    """Chapter 3: a method's source starts at the left edge, inside a python code fence."""
+    from dcgan_lib import Generator, show_source
+    from dcgan_lib.notebook import source_block
+
+    block = source_block(Generator.forward)
+    assert block.startswith("```python\ndef forward(self, z")
+    assert block.endswith("return x\n```")
+    show_source(Generator.forward)  # outside a notebook, IPython prints the object's repr
+    assert "Markdown" in capsys.readouterr().out
