@@ -349,7 +349,7 @@ def test_right_mode_counts_pass_as_a_list_a_tuple_or_a_tensor():
     as_tensor = check_modes_per_category(
         lambda p, d, k, c: torch.tensor(right_modes_per_category(p, d, k, c))
     )
-    assert as_tensor.passed[0] == "known points: [2, 1, 5] modes for categories 0, 1 and 2"
+    assert as_tensor.passed[0] == "known points: [3, 1, 5] modes for categories 0, 1 and 2"
 
 
 @pytest.mark.parametrize(
@@ -357,7 +357,7 @@ def test_right_mode_counts_pass_as_a_list_a_tuple_or_a_tensor():
     [
         (  # every point, not the category's own
             lambda p, d, k, c: [modes_covered(p, c, 0.25) for _ in range(k)],
-            r"gives \[8, 8, 8\] on points whose answer is \[2, 1, 5\]",
+            r"gives \[8, 8, 8\] on points whose answer is \[3, 1, 5\]",
         ),
         (  # every mode with a point near it, without modes_covered's 2% share: the stray
             # point of category 1 counts
@@ -371,7 +371,11 @@ def test_right_mode_counts_pass_as_a_list_a_tuple_or_a_tensor():
                 )
                 for j in range(k)
             ],
-            r"gives \[2, 2, 5\] on points whose answer is \[2, 1, 5\]",
+            r"gives \[3, 2, 5\] on points whose answer is \[3, 1, 5\]",
+        ),
+        (  # modes_covered's default threshold, 0.1: category 0's points 0.2 out are lost
+            lambda p, d, k, c: [modes_covered(p[d == j], c) for j in range(k)],
+            r"gives \[2, 1, 5\] on points whose answer is \[3, 1, 5\]",
         ),
         (lambda p, d, k, c: 5, "returns 5 for 3 categories, not a list of 3 counts"),
         (lambda p, d, k, c: [[1], [2], [3]], "not a list of 3 counts"),

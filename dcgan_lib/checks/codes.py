@@ -19,18 +19,29 @@ def _cluster(centre: torch.Tensor, n: int, generator: torch.Generator) -> torch.
 
 def known_answer_points() -> tuple[torch.Tensor, torch.Tensor, list[int]]:
     """Points of 3 categories on the 8-mode ring whose answer is known: category 0 on modes 0
-    and 1; category 1 on mode 2, plus one stray point on mode 3 (under 2% of its points, so
-    not covered); category 2 on modes 3 to 7, plus 40 points far from every mode."""
+    and 1, and 10 points 0.2 from mode 5 (near at the threshold 0.25, not at 0.1); category 1
+    on mode 2, plus one stray point on mode 3 (under 2% of its points, so not covered);
+    category 2 on modes 3 to 7, plus 40 points far from every mode."""
     centres = ring_centres(8, 2.0)
     g = torch.Generator().manual_seed(0)
     groups = [
-        (0, torch.cat([_cluster(centres[0], 100, g), _cluster(centres[1], 100, g)])),
+        # 10 points 0.2 outside mode 5, on the ring's radius
+        (
+            0,
+            torch.cat(
+                [
+                    _cluster(centres[0], 100, g),
+                    _cluster(centres[1], 100, g),
+                    (centres[5] * 1.1).repeat(10, 1),
+                ]
+            ),
+        ),  # fmt: skip
         (1, torch.cat([_cluster(centres[2], 100, g), _cluster(centres[3], 1, g)])),
         (2, torch.cat([*(_cluster(centres[m], 50, g) for m in range(3, 8)), torch.zeros(40, 2)])),
     ]
     points = torch.cat([p for _, p in groups])
     drawn = torch.cat([torch.full((len(p),), k) for k, p in groups])
-    return points, drawn, [2, 1, 5]
+    return points, drawn, [3, 1, 5]
 
 
 def _counts(answer, name: str) -> list[int]:
