@@ -88,8 +88,9 @@ def source_block(obj) -> str:
 
 def show_source(obj) -> None:
     """Show obj's source as a highlighted python code block. In the rendered book such blocks
-    are drawn small enough (_static/course.css) for the library's lines of about 99 characters to fit
-    the column, where printed text would wrap them back to the left edge. Chapter 3."""
+    are drawn small enough (_static/course.css) for the library's lines of about 99
+    characters to fit the column, where printed text would wrap them back to the left edge.
+    Chapter 3."""
     from IPython.display import Markdown, display
 
     display(Markdown(source_block(obj)))

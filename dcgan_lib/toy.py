@@ -161,20 +161,21 @@ class ToyGANResult:
 
 @dataclass
 class _CodeTerm:
-    """A categorical code's part of a toy step: Q, its loss weight, this step's categories."""
+    """A categorical code's part of a toy step: Q and the weight of its loss."""
 
     reader: nn.Module
     weight: float
-    codes: torch.Tensor | None = None
 
-    def loss(self, points: torch.Tensor) -> torch.Tensor:
+    def loss(self, points: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """Q's cross-entropy against the categories the points were drawn with."""
-        return F.cross_entropy(self.reader(points), self.codes)
+        return F.cross_entropy(self.reader(points), codes)
 
 
 def _toy_d_step(G, D, opt_D, real, nz, batch_size, rng, d_loss_fn, gp_weight, code=None):
-    """One Adam step on D (and Q); return (fake points, D loss, real logits, fake logits)."""
+    """One Adam step on D (and Q); return (fake points, their categories (None without a
+    code), D loss, real logits, fake logits)."""
     z = sample_z(batch_size, nz, generator=rng, categories=G.categories)
+    codes = code_of(z, G.categories) if G.categories else None
     fake = G(z)
     # detach: the D step must not update G
     real_logits, fake_logits = D(real), D(fake.detach())
@@ -182,17 +183,16 @@ def _toy_d_step(G, D, opt_D, real, nz, batch_size, rng, d_loss_fn, gp_weight, co
     if gp_weight:  # WGAN-GP (chapter 8): the critic's slope held near 1
         loss_D = loss_D + gp_weight * gradient_penalty(D, real, fake, rng)
     if code is not None:  # InfoGAN (chapter 8): Q learns to read the code, in D's optimiser
-        code.codes = code_of(z, G.categories)
-        loss_D = loss_D + code.weight * code.loss(fake.detach())
+        loss_D = loss_D + code.weight * code.loss(fake.detach(), codes)
     opt_D.zero_grad(set_to_none=True)
     loss_D.backward()
     opt_D.step()
-    return fake, loss_D, real_logits, fake_logits
+    return fake, codes, loss_D, real_logits, fake_logits
 
 
 def _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, losses, gp_weight, code=None):
     d_loss_fn, g_loss_fn = losses
-    fake, loss_D, real_logits, fake_logits = _toy_d_step(
+    fake, codes, loss_D, real_logits, fake_logits = _toy_d_step(
         G, D, opt_D, real, nz, batch_size, rng, d_loss_fn, gp_weight, code
     )
     with frozen(D):  # no D weight gradients in the G step (models.frozen)
@@ -200,7 +200,7 @@ def _toy_step(G, D, opt_G, opt_D, real, nz, batch_size, rng, losses, gp_weight, 
     loss_G = g_loss_fn(fake_logits_G)
     if code is not None:  # G draws each category so that Q can read it
         with frozen(code.reader):
-            loss_Q = code.loss(fake)
+            loss_Q = code.loss(fake, codes)
         loss_G = loss_G + code.weight * loss_Q
     opt_G.zero_grad(set_to_none=True)
     loss_G.backward()
@@ -388,9 +388,11 @@ def compare_on_ring(
         for seed in seeds:
             settings = dict(nz=2, hidden=64, steps=steps, lr=1e-3, snapshot_every=steps)
             run = train_toy_gan(ring, 2, seed=seed, **(settings | changes))
-            samples = run.sample(n_samples, seed=100 + seed)
-            if name not in points and run.generator.categories:  # the same z, with its code
-                categories[name] = run.sample(n_samples, seed=100 + seed, categories=True)[1]
+            if run.generator.categories:  # the points and the category of each
+                samples, drawn = run.sample(n_samples, seed=100 + seed, categories=True)
+                categories.setdefault(name, drawn)
+            else:
+                samples = run.sample(n_samples, seed=100 + seed)
             points.setdefault(name, samples)
             rows.append(
                 {

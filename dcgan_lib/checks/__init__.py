@@ -15,8 +15,8 @@ Conventions checked (the same as dcgan_lib.models and dcgan_lib.train):
 
 Besides the rules, some checks hold a student's answer against the library itself: the same
 layer shapes (check_same_as_library), the same parameters after training steps
-(check_training_loop), the same losses (check_hinge_losses), the same mode counts (check_modes_per_category), the same z's (check_move_right,
-check_middles).
+(check_training_loop), the same losses (check_hinge_losses), the same mode counts
+(check_modes_per_category), the same z's (check_move_right, check_middles).
 """
 
 from .codes import check_modes_per_category

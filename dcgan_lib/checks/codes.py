@@ -24,18 +24,14 @@ def known_answer_points() -> tuple[torch.Tensor, torch.Tensor, list[int]]:
     category 2 on modes 3 to 7, plus 40 points far from every mode."""
     centres = ring_centres(8, 2.0)
     g = torch.Generator().manual_seed(0)
+    outside_mode_5 = (centres[5] * 1.1).repeat(10, 1)  # 0.2 out, on the ring's radius
     groups = [
-        # 10 points 0.2 outside mode 5, on the ring's radius
         (
             0,
             torch.cat(
-                [
-                    _cluster(centres[0], 100, g),
-                    _cluster(centres[1], 100, g),
-                    (centres[5] * 1.1).repeat(10, 1),
-                ]
+                [_cluster(centres[0], 100, g), _cluster(centres[1], 100, g), outside_mode_5]
             ),
-        ),  # fmt: skip
+        ),
         (1, torch.cat([_cluster(centres[2], 100, g), _cluster(centres[3], 1, g)])),
         (2, torch.cat([*(_cluster(centres[m], 50, g) for m in range(3, 8)), torch.zeros(40, 2)])),
     ]
