@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from .latent import Classifier, Labels
+from .models import sample_z
 
 
 def concept_vector(zs: torch.Tensor) -> torch.Tensor:
@@ -49,6 +50,12 @@ def random_like_norm(
     )
 
 
+def _draw_z(n: int, generator: torch.nn.Module, rng: torch.Generator) -> torch.Tensor:
+    """n inputs for `generator` on the CPU: N(0, I) noise, followed by a one-hot category where
+    the generator has a categorical code (exactly torch.randn(n, nz) where it has none)."""
+    return sample_z(n, generator.nz, generator=rng, categories=getattr(generator, "categories", 0))
+
+
 # ----------------------------------------------------------------------------- concepts
 
 
@@ -62,11 +69,13 @@ def sample_and_label(
 ) -> tuple[torch.Tensor, Labels]:
     """Draw n z ~ N(0, I), draw G(z) and label the images with `classify` (images -> Labels).
 
-    Returns (z (n, nz) on the CPU, labels dict of (n,) tensors); deterministic in seed.
+    A generator with a categorical code (``generator.categories`` = K > 0, chapter 8) gets each
+    z followed by the one-hot code of a uniformly drawn category, as ``sample_z`` draws them.
+    Returns (z (n, latent size) on the CPU, labels dict of (n,) tensors); deterministic in seed.
     Chapter 9.
     """
     device = next(generator.parameters()).device
-    z = torch.randn(n, generator.nz, generator=torch.Generator().manual_seed(seed))
+    z = _draw_z(n, generator, torch.Generator().manual_seed(seed))
     parts = [classify(generator(chunk.to(device))) for chunk in z.split(batch_size)]
     return z, {name: torch.cat([part[name].cpu() for part in parts]) for name in parts[0]}
 
@@ -213,7 +222,8 @@ def arithmetic_success(
 
     'mean of k': the paper's a - b + c on concept vectors; 'single z': the same on the first z
     of each concept; 'random direction': mean c plus a random vector as long as mean a - mean b;
-    'random z': a fresh z ~ N(0, I), the chance of drawing the target concept at all.
+    'random z': a fresh z ~ N(0, I) (with a uniformly drawn category for a generator with a
+    code), the chance of drawing the target concept at all.
     Chapter 9.
     """
     rng = torch.Generator().manual_seed(seed)
@@ -222,7 +232,7 @@ def arithmetic_success(
         f"mean of {trials.a.shape[1]}": arithmetic(a, b, c),
         "single z": arithmetic(trials.a[:, 0], trials.b[:, 0], trials.c[:, 0]),
         "random direction": c + random_like_norm(a - b, rng),
-        "random z": torch.randn(a.shape, generator=rng),
+        "random z": _draw_z(len(a), generator, rng),
     }
     device = next(generator.parameters()).device
     return {

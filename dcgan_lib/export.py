@@ -22,14 +22,15 @@ from .models import Generator
 class FoldedGenerator(nn.Module):
     """An eval-mode generator whose BatchNorm layers are folded into its convolutions."""
 
-    def __init__(self, nz: int, layers: list[nn.Module]):
+    def __init__(self, latent_size: int, layers: list[nn.Module]):
         super().__init__()
-        self.nz = nz
+        self.latent_size = latent_size  # nz, plus the categories of a code (chapter 8)
         self.layers = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Return images in [-1, 1] for z of shape (N, nz), like the Generator it came from."""
-        return self.layers(z.reshape(z.shape[0], self.nz, 1, 1))
+        """Return images in [-1, 1] for z of shape (N, latent_size), like the Generator it
+        came from."""
+        return self.layers(z.reshape(z.shape[0], self.latent_size, 1, 1))
 
 
 @torch.no_grad()
@@ -58,16 +59,17 @@ def fold_batchnorm(generator: Generator) -> FoldedGenerator:
         else:
             conv = copy.deepcopy(conv)
         layers += [conv] + [copy.deepcopy(m) for m in rest if not isinstance(m, nn.Identity)]
-    return FoldedGenerator(generator.nz, layers).eval()
+    return FoldedGenerator(generator.latent_size, layers).eval()
 
 
 def export_generator_onnx(generator: Generator, path: str | Path) -> Path:
-    """Write G (BatchNorm folded, eval mode) as one ONNX file: input "z" (N, nz), output
-    "images" (N, nc, S, S) in [-1, 1], N free. Chapter 9."""
+    """Write G (BatchNorm folded, eval mode) as one ONNX file: input "z" (N, latent size: nz,
+    plus the one-hot code of a G with categories), output "images" (N, nc, S, S) in [-1, 1],
+    N free. Chapter 9."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     folded = fold_batchnorm(generator).cpu().float()  # a copy: the caller's G stays put
-    z = torch.zeros(2, generator.nz)
+    z = torch.zeros(2, generator.latent_size)
     torch.onnx.export(
         folded, (z,), path, input_names=["z"], output_names=["images"],
         dynamic_shapes={"z": {0: torch.export.Dim("n")}}, dynamo=True, external_data=False,

@@ -81,3 +81,13 @@ def tiny_d():
 def images():
     """3 random single-channel 16x16 images in [-1, 1]."""
     return torch.rand(3, 1, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
+
+
+@pytest.fixture(scope="module")
+def grading_course(tmp_path_factory):
+    """An nbgrader course of the graded chapters, released (tools/grading_kit.py): (course
+    root, chapter paths, release folder). Built once per test file that asks for it."""
+    grading_kit = load_tool("grading_kit")
+    chapters = grading_kit.graded_chapters(ROOT / "chapters")
+    root = grading_kit.write_course(tmp_path_factory.mktemp("kit") / "course", chapters)
+    return root, chapters, grading_kit.generate(root)

@@ -479,11 +479,11 @@ widget.busy.then(() => {
       pixels.push(data[4 * ((top + y * scale) * canvas.width + left + x * scale) + c]);
   }
   done({seed: widget.seed, z: Array.from(widget.lastZ), count: widget.lastCount, size: size,
-        nc: widget.meta.nc, nz: widget.meta.nz, pixels: pixels});
+        nc: widget.meta.nc, nz: widget.meta.nz, categories: widget.categories, pixels: pixels});
 });
 """
 
-WIDGET_PAGES = {"intro": "mnist5k-32", "chapters/09_latent_space": "shapes-32"}
+WIDGET_PAGES = {"intro": "mnist5k-32", "chapters/09_latent_space": "shapes-32-code"}
 
 
 def open_widget_page(browser, url: str) -> list[dict]:
@@ -506,8 +506,14 @@ def test_the_widget_draws_what_the_python_generator_draws(server, browser, docum
     drawn = browser.execute_async_script(NEW_SAMPLES_PIXELS, index)
     assert drawn["seed"] == 2  # the button drew a new batch
     generator = load_generator(pretrained_path(WIDGET_PAGES[document]))
-    z = torch.tensor(drawn["z"], dtype=torch.float32).view(drawn["count"], drawn["nz"])
-    assert abs(z.mean().item()) < 0.1 and abs(z.std().item() - 1) < 0.1  # z ~ N(0, I)
+    nz, categories = drawn["nz"], drawn["categories"]
+    assert categories == generator.categories  # 12 on chapter 9's page, none on the intro
+    z = torch.tensor(drawn["z"], dtype=torch.float32).view(drawn["count"], nz + categories)
+    noise, code = z[:, :nz], z[:, nz:]
+    assert abs(noise.mean().item()) < 0.1 and abs(noise.std().item() - 1) < 0.1  # N(0, I)
+    if categories:  # one-hot codes, several categories among the samples
+        assert torch.equal(code.sum(1), torch.ones(len(z))) and ((code == 0) | (code == 1)).all()
+        assert len(set(code.argmax(1).tolist())) >= 5
     with torch.no_grad():
         expected = to_uint8(generator(z)).expand(-1, 3, -1, -1).permute(0, 2, 3, 1)
     canvas = np.array(drawn["pixels"], dtype=np.int16).reshape(expected.shape)
@@ -521,7 +527,7 @@ def test_the_widget_draws_what_the_python_generator_draws(server, browser, docum
 def test_the_walk_slider_and_the_arithmetic_draw(server, browser):
     base, _ = server
     widgets = open_widget_page(browser, base + "chapters/09_latent_space.html")
-    shapes = next(i for i, w in enumerate(widgets) if w["model"] == "shapes-32")
+    shapes = next(i for i, w in enumerate(widgets) if w["model"] == "shapes-32-code")
     assert {"samples", "walk", "arithmetic"} <= set(widgets[shapes]["modes"])
     moved = browser.execute_async_script(
         """
@@ -578,4 +584,4 @@ def test_the_widget_files_are_small_and_local(server):
     total = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
     assert total < 25e6, f"the widget's model and runtime files take {total / 1e6:.1f} MB"
     assert sorted(path.name for path in (folder / "models").glob("*.onnx")) == [
-        "mnist5k-32.onnx", "shapes-32.onnx"]  # fmt: skip
+        "mnist5k-32.onnx", "shapes-32-code.onnx"]  # fmt: skip

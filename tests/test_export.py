@@ -1,5 +1,7 @@
 """The generators the book runs in the reader's browser: BatchNorm folded, exported to ONNX."""
 
+import json
+
 import numpy as np
 import onnx
 import onnxruntime
@@ -7,7 +9,7 @@ import pytest
 import torch
 
 from conftest import load_tool
-from dcgan_lib import Generator, load_generator, pretrained_path
+from dcgan_lib import Generator, load_generator, pretrained_path, sample_z
 from dcgan_lib.arithmetic import concept_picks
 from dcgan_lib.export import export_generator_onnx, fold_batchnorm
 
@@ -31,7 +33,8 @@ def generator_with_statistics(seed: int = 0) -> Generator:
 @pytest.mark.parametrize("name", widget.GENERATORS)
 def test_folding_batchnorm_keeps_the_shipped_generators_images(name):
     generator = load_generator(pretrained_path(name))
-    z = torch.randn(32, generator.nz, generator=torch.Generator().manual_seed(0))
+    noise = torch.Generator().manual_seed(0)
+    z = sample_z(32, generator.nz, generator=noise, categories=generator.categories)
     with torch.no_grad():
         difference = (fold_batchnorm(generator)(z) - generator(z)).abs().max().item()
     assert difference < 1e-5
@@ -56,7 +59,8 @@ def test_onnxruntime_gives_the_images_torch_gives(tmp_path, name):
     assert "BatchNormalization" not in {node.op_type for node in graph.node}
     session = onnxruntime.InferenceSession(str(path))
     for n in (1, 7):  # any batch size
-        z = torch.randn(n, generator.nz, generator=torch.Generator().manual_seed(n))
+        noise = torch.Generator().manual_seed(n)
+        z = sample_z(n, generator.nz, generator=noise, categories=generator.categories)
         (images,) = session.run(None, {"z": z.numpy()})
         with torch.no_grad():
             expected = generator(z).numpy()
@@ -76,8 +80,21 @@ def test_concept_picks_are_reproducible_and_skip_rare_concepts():
     assert all(torch.equal(picks[name], again[name]) for name in picks)
 
 
-def test_the_widget_reads_chapter_7s_concept_vectors():
+def test_the_widget_reads_chapter_9s_concept_vectors():
+    """Chapter 9's generator has a categorical code: a concept vector is the mean of whole
+    inputs, 100 noise values and the one-hot codes of 12 categories."""
     concepts = widget.concept_vectors()
     assert concepts["example"] == ["red square", "red circle", "blue circle"]
     assert set(concepts["example"]) <= set(concepts["vectors"])
-    assert all(len(vector) == 100 for vector in concepts["vectors"].values())
+    assert all(len(vector) == 112 for vector in concepts["vectors"].values())
+    codes = torch.tensor([vector[100:] for vector in concepts["vectors"].values()])
+    assert codes.min() >= 0 and torch.allclose(codes.sum(1), torch.ones(len(codes)))
+
+
+def test_the_widget_is_told_each_generators_code(tmp_path):
+    widget.export_models(tmp_path)
+    for name in widget.GENERATORS:
+        meta = json.loads((tmp_path / f"{name}.json").read_text())
+        generator = load_generator(pretrained_path(name))
+        assert (meta["nz"], meta["categories"]) == (generator.nz, generator.categories)
+    assert json.loads((tmp_path / "shapes-32-code.json").read_text())["categories"] == 12

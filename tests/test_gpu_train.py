@@ -29,8 +29,8 @@ def test_the_recipes_are_those_the_shipped_checkpoints_were_trained_with():
 
 
 def test_a_dry_run_trains_exports_and_scores_in_pieces(tmp_path):
-    report = gpu_train.gpu_train(tmp_path, seconds=45, dry=True, only=["mnist5k-32"])
-    assert not report["failed"] and report["elapsed_s"] < 45 + gpu_train.GRACE_S
+    report = gpu_train.gpu_train(tmp_path, seconds=12, dry=True, only=["mnist5k-32"])
+    assert not report["failed"] and report["elapsed_s"] < 12 + gpu_train.GRACE_S
     steps = [row["step"] for row in report["rows"]]
     assert len(steps) >= 2 and steps == list(range(5, 5 * len(steps) + 1, 5))  # resumed
     assert {"confident_share", "entropy_share", "fid"} <= set(report["rows"][0])
@@ -77,7 +77,7 @@ def test_the_candidate_recipes_are_valid_and_not_shipped_yet():
 
 def test_a_dry_run_of_a_candidate_scores_a_generator_with_a_code(tmp_path, capsys):
     """The scores draw each sample's category after its noise, as sample_z does."""
-    args = ["--candidates", "--dry", "--seconds", "20", "--out", str(tmp_path)]
+    args = ["--candidates", "--dry", "--seconds", "8", "--out", str(tmp_path)]
     assert gpu_train.main([*args, "--only", "mnist5k-32-code"]) == 0
     assert load_generator(tmp_path / "mnist5k-32-code-best.pt").categories == 10
     assert "| mnist5k-32-code | 5 |" in capsys.readouterr().out

@@ -24,7 +24,7 @@ from dcgan_lib.latent import (
     slerp,
     step_changes,
 )
-from dcgan_lib.models import Generator
+from dcgan_lib.models import Generator, code_of, sample_z
 
 NZ = 100
 
@@ -166,6 +166,30 @@ def test_sample_and_label_is_deterministic_and_batched():
     assert z1.shape == (10, 8) and labels1["bright"].shape == (10,)
     torch.testing.assert_close(z1, z2)
     assert torch.equal(labels1["bright"], labels2["bright"])
+
+
+def test_a_generator_with_a_code_gets_its_category_drawn_after_the_noise():
+    """Chapter 9 on a generator with a categorical code (chapter 8): the z's sample_and_label
+    labels and the 'random z' baseline are sample_z's, noise then a one-hot category."""
+    generator = Generator(nz=8, ngf=8, image_size=16, nc=3, categories=4).eval()
+    drawn = []
+
+    def classify(images):  # reads nothing from the images; keeps the batch sizes
+        drawn.append(len(images))
+        return {name: torch.zeros(len(images), dtype=torch.long) for name in ("shape", "colour")}
+
+    z, _ = sample_and_label(generator, classify, n=30, batch_size=16, seed=3)
+    torch.testing.assert_close(z, sample_z(30, 8, generator=torch.Generator().manual_seed(3),
+                                           categories=4))  # fmt: skip
+    assert set(code_of(z, 4).tolist()) == {0, 1, 2, 3} and drawn == [16, 14]
+    labels = {"shape": torch.arange(30) % 3, "colour": torch.arange(30) % 4}
+    trials = arithmetic_trials(z, labels, "shape", "colour", {"shape": 3, "colour": 4}, trials=5,
+                               k=2)  # fmt: skip
+    assert trials.a.shape == (5, 2, 12)
+    drawn.clear()
+    rates = arithmetic_success(generator, classify, trials)  # G refuses z without its code
+    assert set(rates) == {"mean of 2", "single z", "random direction", "random z"}
+    assert drawn == [5, 5, 5, 5]
 
 
 def test_smoothness_measures_tell_an_even_walk_from_a_jump():

@@ -5,8 +5,9 @@ After an HTML build this writes _build/html/_static/dcgan-widget/:
 * ``dcgan-widget.js`` and ``.css`` from widget/ (every page loads them; they do nothing
   on a page without a ``<div class="dcgan-widget" ...>``);
 * ``models/NAME.onnx``: each shipped generator with BatchNorm folded, in eval mode
-  (dcgan_lib.export), and ``models/NAME.json`` with its nz, nc and image size;
-* ``models/shapes-32.concepts.json``: the concept vectors of chapter 9 (the same samples,
+  (dcgan_lib.export), and ``models/NAME.json`` with its nz, categorical code (chapter 8), nc
+  and image size;
+* ``models/shapes-32-code.concepts.json``: the concept vectors of chapter 9 (the same samples,
   classifier and seeds as the chapter in quick mode) for every colour and shape;
 * ``ort/``: onnxruntime-web's WebAssembly build, from widget/node_modules (``npm ci
   --prefix widget``, which ``make book`` runs). Nothing is fetched from a CDN.
@@ -25,7 +26,8 @@ WIDGET = ROOT / "widget"
 ORT_DIST = WIDGET / "node_modules" / "onnxruntime-web" / "dist"
 # what ort.wasm.min.js loads: the WebAssembly runtime and its JavaScript glue
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
-GENERATORS = ("mnist5k-32", "shapes-32")
+GENERATORS = ("mnist5k-32", "shapes-32-code")
+CONCEPT_MODEL = "shapes-32-code"  # the generator of chapter 9's arithmetic
 # chapter 9: concepts read with confidence 0.9 on 1,500 samples (20,000 in full mode), seed 0,
 # k = 3 z's per concept picked with seed 5; its a - b + c example comes first, in its order
 CONCEPT_SAMPLES, CONCEPT_SAMPLES_FULL, CONCEPT_SEED, CONCEPT_K, PICK_SEED = 1500, 20000, 0, 3, 5
@@ -63,8 +65,8 @@ def export_models(target: Path) -> None:
     for name in GENERATORS:
         generator = load_generator(pretrained_path(name))
         export_generator_onnx(generator, target / f"{name}.onnx")
-        meta = {"name": name, "nz": generator.nz, "nc": generator.nc,
-                "image_size": generator.image_size}  # fmt: skip
+        meta = {"name": name, "nz": generator.nz, "categories": generator.categories,
+                "nc": generator.nc, "image_size": generator.image_size}  # fmt: skip
         (target / f"{name}.json").write_text(json.dumps(meta))
 
 
@@ -85,7 +87,7 @@ def concept_vectors() -> dict:
     from dcgan_lib.notebook import quick_mode
     from dcgan_lib.shapes import COLOURS, SHAPES
 
-    generator = load_generator(pretrained_path("shapes-32"))
+    generator = load_generator(pretrained_path(CONCEPT_MODEL))
     classifier = load_factor_classifier()
     with torch.no_grad():
         z, labels = sample_and_label(
@@ -109,7 +111,8 @@ def write_widget(app, exception) -> None:
         shutil.copy2(WIDGET / name, target / name)
     copy_runtime(target / "ort")
     export_models(target / "models")
-    (target / "models" / "shapes-32.concepts.json").write_text(json.dumps(concept_vectors()))
+    concepts = json.dumps(concept_vectors())
+    (target / "models" / f"{CONCEPT_MODEL}.concepts.json").write_text(concepts)
 
 
 def setup(app):

@@ -4,7 +4,9 @@
  * Markup: <div class="dcgan-widget" data-model="shapes-32" data-modes="samples walk arithmetic">
  * Modes: "samples" (a grid from new random z), "walk" (lerp or slerp between two samples, with a
  * slider) and "arithmetic" (a - b + c on the concept vectors chapter 9 computes; shapes only).
- * Noise comes from a seeded generator (mulberry32 + Box-Muller), so a seed names a sample.
+ * Noise comes from a seeded generator (mulberry32 + Box-Muller), so a seed names a sample. A
+ * generator with a categorical code (chapter 8; its JSON's "categories" K > 0) gets each noise
+ * vector followed by the one-hot code of a category drawn uniformly, as dcgan_lib.sample_z does.
  * window.dcganWidgets lists the widgets; tests read each one's lastZ and its canvases.
  */
 (function () {
@@ -51,6 +53,19 @@
       const radius = Math.sqrt(-2 * Math.log(u));
       out[i] = radius * Math.cos(2 * Math.PI * v);
       if (i + 1 < count) out[i + 1] = radius * Math.sin(2 * Math.PI * v);
+    }
+    return out;
+  }
+
+  /* count inputs of a generator, row after row: nz normal numbers, then (categories > 0) the
+   * one-hot code of a category drawn uniformly from a second stream of the same seed */
+  function latents(seed, count, nz, categories) {
+    const noise = normals(seed, count * nz), width = nz + categories;
+    if (!categories) return noise;
+    const uniform = mulberry32(seed ^ 0x5bd1e995), out = new Float32Array(count * width);
+    for (let n = 0; n < count; n++) {
+      out.set(noise.subarray(n * nz, (n + 1) * nz), n * width);
+      out[n * width + nz + Math.min(categories - 1, Math.floor(uniform() * categories))] = 1;
     }
     return out;
   }
@@ -119,6 +134,8 @@
         const ort = await loadRuntime();
         const meta = await fetchJson(BASE + "models/" + this.name + ".json");
         this.meta = meta;
+        this.categories = meta.categories || 0;
+        this.latent = meta.nz + this.categories; // the length of one input z
         this.session = await ort.InferenceSession.create(BASE + "models/" + this.name + ".onnx",
                                                          {executionProviders: ["wasm"]});
         this.ort = ort;
@@ -139,7 +156,7 @@
      * runs are queued: onnxruntime-web runs one inference of a session at a time */
     generate(z, count) {
       const run = async () => {
-        const input = new this.ort.Tensor("float32", z, [count, this.meta.nz]);
+        const input = new this.ort.Tensor("float32", z, [count, this.latent]);
         const output = await this.session.run({z: input});
         return output.images.data;
       };
@@ -192,11 +209,12 @@
       this.canvases.samples = canvas;
       const count = 16, columns = 8;
       const show = async () => {
-        const z = normals(this.seed, count * this.meta.nz);
+        const z = latents(this.seed, count, this.meta.nz, this.categories);
         this.draw(canvas, await this.generate(z, count), count, columns);
         this.lastZ = z;
         this.lastCount = count;
-        label.textContent = " seed " + this.seed + ": z ~ N(0, I), " + count + " samples";
+        const code = this.categories ? " and one of " + this.categories + " categories" : "";
+        label.textContent = " seed " + this.seed + ": z ~ N(0, I)" + code + ", " + count + " samples";
       };
       button.onclick = () => { this.seed += 1; this.busy = this.guard(show, label); };
       this.busy = show();
@@ -215,7 +233,7 @@
       box.append(strip, element("div", {}), method, slider, label, element("div", {}), current, button);
       this.canvases.walk = strip;
       let seed = this.seed + 1000, ends = null, request = 0;
-      const steps = 8, nz = this.meta.nz;
+      const steps = 8, nz = this.latent;
       const drawStrip = async () => {
         const path = new Float32Array(steps * nz);
         for (let i = 0; i < steps; i++) path.set(interpolate(ends[0], ends[1], i / (steps - 1), method.value), i * nz);
@@ -230,7 +248,7 @@
         label.textContent = " t = " + t.toFixed(2) + " (" + method.value + ")";
       };
       const newEnds = () => {
-        const z = normals(seed, 2 * nz);
+        const z = latents(seed, 2, this.meta.nz, this.categories);
         ends = [z.slice(0, nz), z.slice(nz)];
         seed += 1;
       };
@@ -258,7 +276,7 @@
       box.append(picks[0], element("span", {}, " \u2212 "), picks[1], element("span", {}, " + "), picks[2],
                  element("div", {}), canvas, note);
       this.canvases.arithmetic = canvas;
-      const nz = this.meta.nz;
+      const nz = this.latent;
       const show = async () => {
         const [a, b, c] = picks.map(select => concepts.vectors[select.value]);
         const z = new Float32Array(4 * nz);
