@@ -29,8 +29,8 @@ def test_the_recipes_are_those_the_shipped_checkpoints_were_trained_with():
 
 
 def test_a_dry_run_trains_exports_and_scores_in_pieces(tmp_path):
-    report = gpu_train.gpu_train(tmp_path, seconds=12, dry=True, only=["mnist5k-32"])
-    assert not report["failed"] and report["elapsed_s"] < 12 + gpu_train.GRACE_S
+    report = gpu_train.gpu_train(tmp_path, seconds=20, dry=True, only=["mnist5k-32"])
+    assert not report["failed"] and report["elapsed_s"] < 20 + gpu_train.GRACE_S
     steps = [row["step"] for row in report["rows"]]
     assert len(steps) >= 2 and steps == list(range(5, 5 * len(steps) + 1, 5))  # resumed
     assert {"confident_share", "entropy_share", "fid"} <= set(report["rows"][0])
@@ -40,6 +40,16 @@ def test_a_dry_run_trains_exports_and_scores_in_pieces(tmp_path):
     # the last export is kept beside the best one only where they differ
     assert (tmp_path / "mnist5k-32-last.pt").exists() == (best is not report["rows"][-1])
     assert "| mnist5k-32 | 5 |" in (tmp_path / "report.md").read_text()
+
+
+def test_the_files_stay_within_what_the_device_tool_returns():
+    """Best and last export per recipe and two reports, or only the best exports: never more
+    than the device tool's 8 files, for the four shipped recipes as for the candidates."""
+    for count in range(1, 7):
+        files = (2 if gpu_train.keeps_last(count) else 1) * count + 2
+        assert files <= gpu_train.FILES_BACK, count
+    assert gpu_train.keeps_last(len(gpu_train.recipes(gpu_train.CANDIDATE_SCRIPT)))
+    assert not gpu_train.keeps_last(len(gpu_train.recipes()))  # the four shipped recipes
 
 
 def test_a_recipe_that_fails_is_reported_and_the_others_kept(tmp_path):

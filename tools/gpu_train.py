@@ -9,7 +9,7 @@ python3 (no venv, no network); give the device call a limit of at least S + 90 s
 recipe of data/train_checkpoints.sh (read from that script, so the two cannot drift apart), or
 with --candidates of data/train_candidates.sh (recipes not shipped yet),
 trains in its own process on the one GPU, in fp32 like the shipped runs: these models are too
-small to keep a GPU busy, so three at once cost little more than one. A run goes in pieces, a
+small to keep a GPU busy, so several at once cost little more than one. A run goes in pieces, a
 first one of FIRST_PIECE steps that measures the rate, then about a minute's worth each; after
 each piece it is exported in half precision and scored the way data/README.md scores the
 shipped files (tools/score_checkpoints.py's measures), and a next piece starts only while more
@@ -19,8 +19,9 @@ same recipe to step N again (the same weights only where cuDNN picks the same ke
 
 OUT receives, for each recipe, the export that scored best on issue 14's first bar
 (NAME-best.pt) and the last one (NAME-last.pt) where they differ, both kept up to date after
-every piece, and at the end report.json and report.md with every piece's step, time and scores:
-at most 8 files, what the device tool returns. ``--dry`` runs the same code on the CPU at toy
+every piece, and at the end report.json and report.md with every piece's step, time and scores.
+The device tool returns at most FILES_BACK files, so with more than three recipes (the four
+shipped ones) only the best export of each is kept. ``--dry`` runs the same code on the CPU at toy
 sizes (ngf = ndf = 8, pieces of 5 steps, 64 samples per score, 2 s kept free).
 """
 
@@ -49,6 +50,15 @@ FIRST_PIECE = 200  # steps of the first piece, which measures the rate
 PIECE_S = 60.0  # the pieces after it: about this long, so that the scores trace the run
 MARGIN_S = 20.0  # kept free at the end for the last export, its scores and the report
 GRACE_S = 30.0  # past the deadline, a worker still running is stopped
+FILES_BACK = 8  # the most files the device tool brings back from $OUT
+
+
+def keeps_last(recipe_count: int) -> bool:
+    """Whether OUT has room for each recipe's last export beside its best one and the two
+    reports, within the FILES_BACK files the device tool returns."""
+    return 2 * recipe_count + 2 <= FILES_BACK
+
+
 DRY = {"piece": 5, "samples": 64, "margin_s": 2.0, "options": ["--ngf", "8", "--ndf", "8"]}
 
 
@@ -102,7 +112,9 @@ def publish(source: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def worker(name: str, until: float, out: Path, work: Path, script: Path, dry: bool) -> None:
+def worker(
+    name: str, until: float, out: Path, work: Path, script: Path, dry: bool, last: bool = True
+) -> None:
     """Train one recipe in pieces until the wall-clock time `until`. After each piece: export,
     score, rewrite work/NAME.json with the rows so far, and keep OUT/NAME-best.pt and
     OUT/NAME-last.pt up to date, so that a run stopped at any moment loses only its last piece."""
@@ -156,7 +168,7 @@ def worker(name: str, until: float, out: Path, work: Path, script: Path, dry: bo
         if max(rows, key=bar_value) is rows[-1]:
             publish(export, best_file)
             last_file.unlink(missing_ok=True)
-        else:
+        elif last:
             publish(export, last_file)
         for older in work.glob(f"{name}-*.pt"):  # the exports are in OUT now
             older.unlink()
@@ -222,6 +234,7 @@ def gpu_train(
                     str(script),
                 ]
                 command += ["--dry"] if dry else []
+                command += [] if keeps_last(len(names)) else ["--best-only"]
                 with open(work / f"{name}.err", "w") as errors:
                     workers[name] = subprocess.Popen(command, stderr=errors)
             while (
@@ -268,12 +281,16 @@ def main(argv: list[str] | None = None) -> int:
     names = sorted(recipes() | recipes(CANDIDATE_SCRIPT))
     parser.add_argument("--only", nargs="+", choices=names, help="these recipes")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # one recipe's process
+    parser.add_argument("--best-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--until", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--recipes", type=Path, default=RECIPE_SCRIPT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(args.worker, args.until, args.out, args.work, args.recipes, args.dry)
+        worker(
+            args.worker, args.until, args.out, args.work, args.recipes, args.dry,
+            last=not args.best_only,
+        )  # fmt: skip
         return 0
     script = CANDIDATE_SCRIPT if args.candidates else args.recipes
     unknown = sorted(set(args.only or ()) - set(recipes(script)))
