@@ -51,7 +51,7 @@ class CheckPlan:
 
     sizes: tuple[int, ...] = (64, 32)
     batch: int = 128
-    batch_scan: tuple[int, ...] = (128, 256, 512, 1024, 2048)
+    batch_scan: tuple[int, ...] = (128, 256, 512, 1024, 2048, 4096)
     width: int = 64
     bench_steps: int = 20
     bench_repeats: int = 3
