@@ -4,6 +4,8 @@ scores in pieces."""
 
 from __future__ import annotations
 
+import json
+
 from conftest import ROOT, load_tool
 from dcgan_lib import load_generator
 from dcgan_lib.__main__ import build_parser, config_from_args
@@ -93,3 +95,38 @@ def test_a_dry_run_of_a_candidate_scores_a_generator_with_a_code(tmp_path, capsy
     assert "| mnist5k-32-code | 5 |" in capsys.readouterr().out
     assert gpu_train.main([*args, "--only", "mnist5k-32"]) == 2
     assert "mnist5k-32 is not a recipe of train_candidates.sh" in capsys.readouterr().err
+
+
+def test_a_recipe_trains_once_per_seed(tmp_path, capsys):
+    """--seeds: one run per seed, NAME-seedS, each with its own seed in the exported config."""
+    args = ["--candidates", "--dry", "--seconds", "10", "--out", str(tmp_path)]
+    assert gpu_train.main([*args, "--only", "mnist5k-32-code", "--seeds", "1", "2"]) == 0
+    for seed in (1, 2):
+        exported = load_checkpoint(tmp_path / f"mnist5k-32-code-seed{seed}-best.pt")
+        assert exported["config"]["seed"] == seed and exported["config"]["categories"] == 10
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert {row["run"] for row in report["rows"]} == {
+        "mnist5k-32-code-seed1",
+        "mnist5k-32-code-seed2",
+    }
+    capsys.readouterr()
+    assert gpu_train.main([*args, "--seeds", *map(str, range(4))]) == 2  # 8 runs: 10 files
+    assert "8 runs need 10 files" in capsys.readouterr().err
+
+
+def test_a_shapes_export_is_scored_on_its_rarest_colour_too():
+    found = gpu_train.score(
+        ROOT / "data" / "checkpoints" / "shapes-32-code.pt", 200, "synthetic-shapes"
+    )
+    assert set(found) == {"clean_share", "least_colour_share"}
+    assert found["clean_share"] > 0.85 and 0.15 < found["least_colour_share"] <= 0.25
+
+
+def test_best_prefers_an_export_that_keeps_every_colour():
+    one_colour_missing = {"clean_share": 0.96, "least_colour_share": 0.0}
+    every_colour = {"clean_share": 0.90, "least_colour_share": 0.2}
+    assert max([one_colour_missing, every_colour], key=gpu_train.bar_value) is every_colour
+    lopsided = {"confident_share": 0.9, "entropy_share": 0.9}
+    assert max([lopsided, {"confident_share": 0.8, "entropy_share": 0.99}],
+               key=gpu_train.bar_value) is not lopsided  # fmt: skip
+    assert gpu_train.bar_value({"clean_share": 0.5}) == (True, 0.5)  # rows without the measure
