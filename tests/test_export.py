@@ -11,9 +11,17 @@ import torch
 from conftest import load_tool
 from dcgan_lib import Generator, load_generator, pretrained_path, sample_z
 from dcgan_lib.arithmetic import concept_picks
-from dcgan_lib.export import export_generator_onnx, fold_batchnorm
+from dcgan_lib.export import fold_batchnorm
 
 widget = load_tool("generator_widget")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The widget's export of every generator it runs (ONNX and a JSON each), written once."""
+    target = tmp_path_factory.mktemp("widget_models")
+    widget.export_models(target)
+    return target
 
 
 def generator_with_statistics(seed: int = 0) -> Generator:
@@ -52,9 +60,9 @@ def test_folding_uses_the_running_statistics_not_the_batch():
 
 
 @pytest.mark.parametrize("name", widget.GENERATORS)
-def test_onnxruntime_gives_the_images_torch_gives(tmp_path, name):
+def test_onnxruntime_gives_the_images_torch_gives(exported, name):
     generator = load_generator(pretrained_path(name))
-    path = export_generator_onnx(generator, tmp_path / f"{name}.onnx")
+    path = exported / f"{name}.onnx"  # export_generator_onnx's file
     graph = onnx.load(path).graph
     assert "BatchNormalization" not in {node.op_type for node in graph.node}
     session = onnxruntime.InferenceSession(str(path))
@@ -91,10 +99,9 @@ def test_the_widget_reads_chapter_9s_concept_vectors():
     assert codes.min() >= 0 and torch.allclose(codes.sum(1), torch.ones(len(codes)))
 
 
-def test_the_widget_is_told_each_generators_code(tmp_path):
-    widget.export_models(tmp_path)
+def test_the_widget_is_told_each_generators_code(exported):
     for name in widget.GENERATORS:
-        meta = json.loads((tmp_path / f"{name}.json").read_text())
+        meta = json.loads((exported / f"{name}.json").read_text())
         generator = load_generator(pretrained_path(name))
         assert (meta["nz"], meta["categories"]) == (generator.nz, generator.categories)
-    assert json.loads((tmp_path / "shapes-32-code.json").read_text())["categories"] == 12
+    assert json.loads((exported / "shapes-32-code.json").read_text())["categories"] == 12
