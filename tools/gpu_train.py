@@ -20,8 +20,8 @@ fp32 --steps N --out RUN` then `python -m dcgan_lib export RUN/checkpoint.pt F -
 same recipe to step N again (the same weights only where cuDNN picks the same kernels).
 
 OUT receives, for each recipe, the export that scored best (NAME-best.pt: issue 14's first bar,
-among the exports that keep every colour or near-equal digits, if any do) and the last one (NAME-last.pt) where they differ, both kept up to date after
-every piece, and at the end report.json and report.md with every piece's step, time and scores.
+among the exports that keep every colour or near-equal digits, if any do) and the last one
+(NAME-last.pt) where they differ, both kept up to date after every piece, and at the end report.json and report.md with every piece's step, time and scores.
 The device tool returns at most FILES_BACK files, so with more than three recipes (the four
 shipped ones) only the best export of each is kept. ``--dry`` runs the same code on the CPU at toy
 sizes (ngf = ndf = 8, pieces of 5 steps, 64 samples per score, 2 s kept free).
@@ -55,10 +55,16 @@ GRACE_S = 30.0  # past the deadline, a worker still running is stopped
 FILES_BACK = 8  # the most files the device tool brings back from $OUT
 
 
+def files_out(run_count: int, last: bool) -> int:
+    """How many files OUT receives: each run's best export, its last one too if `last`, and the
+    two reports."""
+    return (2 if last else 1) * run_count + 2
+
+
 def keeps_last(recipe_count: int) -> bool:
     """Whether OUT has room for each recipe's last export beside its best one and the two
     reports, within the FILES_BACK files the device tool returns."""
-    return 2 * recipe_count + 2 <= FILES_BACK
+    return files_out(recipe_count, last=True) <= FILES_BACK
 
 
 DRY = {"piece": 5, "samples": 64, "margin_s": 2.0, "options": ["--ngf", "8", "--ndf", "8"]}
@@ -93,15 +99,13 @@ def score(path: Path, samples: int, dataset: str) -> dict[str, float]:
     """data/README.md's scores of one export: the digits' three, or the shapes' clean share and
     the share of the rarest colour."""
     import score_checkpoints as sc
-    import torch
 
-    from dcgan_lib.shapes_classifier import clean_shape_mask, dominant_colours
+    from dcgan_lib.shapes_classifier import clean_shape_mask
 
     images = sc.generate(path, samples)
     if dataset != "mnist5k":
-        colours = torch.bincount(dominant_colours(images), minlength=len(sc.COLOURS))
         return {"clean_share": clean_shape_mask(images).float().mean().item(),
-                "least_colour_share": (colours.min() / colours.sum()).item()}  # fmt: skip
+                "least_colour_share": sc.least_colour_share(images)}  # fmt: skip
     found = sc.digit_scores(images, sc.held_out_features())
     return {k: found[k] for k in ("confident_share", "entropy_share", "fid")}
 
@@ -130,7 +134,7 @@ def publish(source: Path, target: Path) -> None:
 
 
 def worker(
-    name: str,
+    recipe: str,
     until: float,
     out: Path,
     work: Path,
@@ -139,7 +143,8 @@ def worker(
     last: bool = True,
     seed: int | None = None,
 ) -> None:
-    """Train one recipe in pieces until the wall-clock time `until`. After each piece: export,
+    """Train one recipe (with `seed` instead of its own, if given: run NAME-seedS) in pieces
+    until the wall-clock time `until`. After each piece: export,
     score, rewrite work/NAME.json with the rows so far, and keep OUT/NAME-best.pt and
     OUT/NAME-last.pt up to date, so that a run stopped at any moment loses only its last piece."""
     from dcgan_lib.__main__ import build_parser, config_from_args
@@ -148,7 +153,7 @@ def worker(
     from dcgan_lib.errors import TrainingInterrupted
     from dcgan_lib.train import train
 
-    recipe, name = name, seeded(name, seed)
+    name = seeded(recipe, seed)
     best_file, last_file = out / f"{name}-best.pt", out / f"{name}-last.pt"
     for old in (best_file, last_file):  # an earlier run's files in the same folder
         old.unlink(missing_ok=True)
@@ -334,9 +339,10 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     count = len(args.only or recipes(script)) * len(args.seeds or [None])
-    if count + 2 > FILES_BACK:
-        print(f"error: {count} runs need {count + 2} files, more than the {FILES_BACK} the "
-              "device tool returns; name fewer with --only or --seeds", file=sys.stderr)  # fmt: skip
+    if files_out(count, last=False) > FILES_BACK:
+        print(f"error: {count} runs need {files_out(count, last=False)} files, more than the "
+              f"{FILES_BACK} the device tool returns; name fewer with --only or --seeds",
+              file=sys.stderr)  # fmt: skip
         return 2
     report = gpu_train(args.out, args.seconds, args.dry, args.only, script, args.seeds)
     print((args.out / "report.md").read_text())

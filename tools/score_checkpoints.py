@@ -61,6 +61,13 @@ def generate(name: str | Path, n: int, trained: bool = True) -> torch.Tensor:
     return torch.cat([generator(chunk) for chunk in z.split(500)])
 
 
+def least_colour_share(images: torch.Tensor) -> float:
+    """The share of the samples whose dominant colour is the rarest palette colour (0.25 when
+    the four colours are equally common, 0 when one is never drawn)."""
+    colours = torch.bincount(dominant_colours(images), minlength=len(COLOURS))
+    return (colours.min() / colours.sum().clamp_min(1)).item()
+
+
 def shapes_scores(
     name: str | Path = "shapes-32", n: int = SAMPLES, n_reference: int = 256
 ) -> dict[str, float]:
@@ -68,14 +75,13 @@ def shapes_scores(
     and of real images (the measure's floor and ceiling); the rarest colour's share of the G's
     samples."""
     trained = generate(name, n)
-    colours = torch.bincount(dominant_colours(trained), minlength=len(COLOURS))
     real = SyntheticShapes(n_reference, trained.shape[-1], seed=7).images
     untrained = generate(name, n_reference, trained=False)
     return {
         "trained": clean_shape_mask(trained).float().mean().item(),
         "untrained": clean_shape_mask(untrained).float().mean().item(),
         "real": clean_shape_mask(real).float().mean().item(),
-        "least_common_colour_share": (colours.min() / colours.sum().clamp_min(1)).item(),
+        "least_common_colour_share": least_colour_share(trained),
     }
 
 
