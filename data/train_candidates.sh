@@ -15,10 +15,3 @@ python -m dcgan_lib train --dataset mnist5k --image-size 32 --ngf 64 --ndf 64 \
     --augment translation,cutout --loss hinge --spectral-norm --batch-norm G --categories 10 \
     --steps 40000 $COMMON --out "$RUNS/mnist5k-32-code"
 python -m dcgan_lib export "$RUNS/mnist5k-32-code/checkpoint.pt" "$RUNS/mnist5k-32-code.pt" --half
-
-# shapes-64-code: shapes-64's data and width with shapes-32-code's changes (SN-GAN's D and a code
-# of 12 categories; no DiffAugment, as for shapes-32-code)
-python -m dcgan_lib train --dataset synthetic-shapes --image-size 64 --ngf 32 --ndf 32 \
-    --loss hinge --spectral-norm --batch-norm G --categories 12 \
-    --steps 12000 $COMMON --out "$RUNS/shapes-64-code"
-python -m dcgan_lib export "$RUNS/shapes-64-code/checkpoint.pt" "$RUNS/shapes-64-code.pt" --half

@@ -76,7 +76,7 @@ def test_a_recipe_that_fails_is_reported_and_the_others_kept(tmp_path):
 def test_the_candidate_recipes_are_valid_and_not_shipped_yet():
     """data/train_candidates.sh: recipes that build, with names apart from the shipped files."""
     found = gpu_train.recipes(gpu_train.CANDIDATE_SCRIPT)
-    assert {"mnist5k-32-code", "shapes-64-code"} <= set(found)
+    assert "mnist5k-32-code" in found
     assert not set(found) & set(gpu_train.recipes())
     for options in found.values():
         config = config_from_args(build_parser().parse_args(["train", *options, "--out", "x"]))
@@ -110,7 +110,7 @@ def test_a_recipe_trains_once_per_seed(tmp_path, capsys):
         "mnist5k-32-code-seed2",
     }
     capsys.readouterr()
-    assert gpu_train.main([*args, "--seeds", *map(str, range(4))]) == 2  # 8 runs: 10 files
+    assert gpu_train.main([*args, "--seeds", *map(str, range(8))]) == 2  # 8 runs: 10 files
     assert "8 runs need 10 files" in capsys.readouterr().err
 
 

@@ -14,7 +14,7 @@ score = load_tool("score_checkpoints")
 CHECKPOINTS = {
     "mnist5k-32": {"nc": 1, "image_size": 32, "dataset": "mnist5k"},
     "shapes-32": {"nc": 3, "image_size": 32, "dataset": "synthetic-shapes"},
-    "shapes-64": {"nc": 3, "image_size": 64, "dataset": "synthetic-shapes"},
+    "shapes-64-code": {"nc": 3, "image_size": 64, "dataset": "synthetic-shapes", "categories": 4},
     "shapes-32-code": {"nc": 3, "image_size": 32, "dataset": "synthetic-shapes", "categories": 12},
 }
 MAX_FILE_BYTES = 8_000_000  # float16 weights, history and fixed noise
@@ -25,7 +25,7 @@ CONFIDENT_BAR = 0.70  # (0.90) share of digits the MNIST classifier reads with c
 FID_BAR = 6.0  # (3.0) FID at most this many times that of real digits against real digits
 CLEAN_BAR = {
     "shapes-32": 0.70,
-    "shapes-64": 0.65,
+    "shapes-64-code": 0.85,  # the bar itself
     "shapes-32-code": 0.85,  # the bar itself
 }  # (0.85) share of samples that are one clean shape
 

@@ -3,7 +3,7 @@
     make gpu-train GPU_TRAIN_SECONDS=240 GPU_TRAIN_OUT=$OUT
     PYTHONPATH=. python3 tools/gpu_train.py --seconds 240 --out $OUT     # the same, without make
     PYTHONPATH=. python3 tools/gpu_train.py --candidates --seconds 240 --out $OUT
-    PYTHONPATH=. python3 tools/gpu_train.py --candidates --only shapes-64-code --seeds 1 2 3 \
+    PYTHONPATH=. python3 tools/gpu_train.py --candidates --only mnist5k-32-code --seeds 1 2 3 \
         --seconds 240 --out $OUT     # one recipe, three seeds side by side (NAME-seedS)
 
 Run it after `make gpu-check`, in the device time that is left, on the stock GPU image's
