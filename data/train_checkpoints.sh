@@ -7,9 +7,9 @@
 set -euo pipefail
 export OMP_NUM_THREADS=1
 RUNS=${RUNS:-/tmp/pre}
-# the recipe of all four: the paper's (Adam 2e-4, beta1 0.5, BatchNorm, init N(0, 0.02^2), batch 64)
-# plus an exponential moving average of G's weights (chapter 8), which export keeps as the generator;
-# fp32 on the CPU, channels_last (the CPU defaults)
+# what all four share: the paper's Adam (2e-4, beta1 0.5), init N(0, 0.02^2) and BatchNorm in G,
+# batch 64, plus an exponential moving average of G's weights (chapter 8), which export keeps as
+# the generator; fp32 on the CPU, channels_last (the CPU defaults). Each run adds its changes below.
 COMMON="--batch-size 64 --seed 0 --ema 0.999 --sample-every 1000 --checkpoint-every 500 --device cpu --quiet"
 
 # mnist5k-32: 32x32 digits, ngf = ndf = 64, and DiffAugment (translation, cutout; chapter 8) so that
@@ -26,7 +26,7 @@ python -m dcgan_lib export "$RUNS/shapes-32/checkpoint.pt" data/checkpoints/shap
 
 # shapes-64-code: the paper's 64x64 resolution, synthetic-shapes drawn at 64 pixels, ngf = ndf = 32,
 # with SN-GAN's D and InfoGAN's categorical code as for shapes-32-code, but of 4 categories (with
-# 12, every seed tried dropped a colour; see data/README.md)
+# 12, every seed tried dropped or starved a colour; see data/README.md)
 python -m dcgan_lib train --dataset synthetic-shapes --image-size 64 --ngf 32 --ndf 32 \
     --loss hinge --spectral-norm --batch-norm G --categories 4 \
     --steps 8000 $COMMON --out "$RUNS/shapes-64-code"

@@ -21,7 +21,8 @@ same recipe to step N again (the same weights only where cuDNN picks the same ke
 
 OUT receives, for each recipe, the export that scored best (NAME-best.pt: issue 14's first bar,
 among the exports that keep every colour or near-equal digits, if any do) and the last one
-(NAME-last.pt) where they differ, both kept up to date after every piece, and at the end report.json and report.md with every piece's step, time and scores.
+(NAME-last.pt) where they differ, both kept up to date after every piece, and at the end
+report.json and report.md with every piece's step, time and scores.
 The device tool returns at most FILES_BACK files, so with more than three recipes (the four
 shipped ones) only the best export of each is kept. ``--dry`` runs the same code on the CPU at toy
 sizes (ngf = ndf = 8, pieces of 5 steps, 64 samples per score, 2 s kept free).
@@ -144,9 +145,9 @@ def worker(
     seed: int | None = None,
 ) -> None:
     """Train one recipe (with `seed` instead of its own, if given: run NAME-seedS) in pieces
-    until the wall-clock time `until`. After each piece: export,
-    score, rewrite work/NAME.json with the rows so far, and keep OUT/NAME-best.pt and
-    OUT/NAME-last.pt up to date, so that a run stopped at any moment loses only its last piece."""
+    until the wall-clock time `until`. After each piece: export, score, rewrite work/NAME.json
+    with the rows so far, and keep OUT/NAME-best.pt and OUT/NAME-last.pt up to date, so that a
+    run stopped at any moment loses only its last piece."""
     from dcgan_lib.__main__ import build_parser, config_from_args
     from dcgan_lib.checkpoints import export_checkpoint
     from dcgan_lib.data import load_dataset
