@@ -130,3 +130,26 @@ def test_best_prefers_an_export_that_keeps_every_colour():
     assert max([lopsided, {"confident_share": 0.8, "entropy_share": 0.99}],
                key=gpu_train.bar_value) is not lopsided  # fmt: skip
     assert gpu_train.bar_value({"clean_share": 0.5}) == (True, 0.5)  # rows without the measure
+
+
+def test_a_run_goes_on_from_a_carried_checkpoint(tmp_path, capsys):
+    """--resume DIR: the run starts from DIR/NAME/checkpoint.pt (here 5 steps trained before)
+    and its steps count on from there; a DIR without it is refused in one line."""
+    from dcgan_lib.data import load_dataset
+    from dcgan_lib.train import train
+
+    options = gpu_train.recipes()["mnist5k-32"] + gpu_train.DRY["options"]
+    earlier = tmp_path / "runs" / "mnist5k-32"
+    config = config_from_args(build_parser().parse_args(["train", *options, "--out", "x"]))
+    config.device, config.steps = "cpu", 5
+    train(config, load_dataset("mnist5k", image_size=32), earlier, progress=False)
+    out = tmp_path / "out"
+    args = ["--dry", "--seconds", "12", "--only", "mnist5k-32", "--out", str(out)]
+    assert gpu_train.main([*args, "--resume", str(tmp_path / "runs")]) == 0
+    steps = [row["step"] for row in json.loads((out / "report.json").read_text())["rows"]]
+    assert steps[0] == 10 and steps == list(range(10, 5 * len(steps) + 6, 5)), steps
+    assert load_checkpoint(earlier / "checkpoint.pt")["step"] == 5  # the carried file unchanged
+    capsys.readouterr()
+    assert gpu_train.main([*args, "--resume", str(tmp_path / "empty")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "has no checkpoint.pt for mnist5k-32" in error

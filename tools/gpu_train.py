@@ -5,6 +5,14 @@
     PYTHONPATH=. python3 tools/gpu_train.py --candidates --seconds 240 --out $OUT
     PYTHONPATH=. python3 tools/gpu_train.py --candidates --only mnist5k-32-code --seeds 1 2 3 \
         --seconds 240 --out $OUT     # one recipe, three seeds side by side (NAME-seedS)
+    PYTHONPATH=. python3 tools/gpu_train.py --candidates --only mnist5k-32-code \
+        --resume runs --seconds 240 --out $OUT     # go on from runs/mnist5k-32-code/checkpoint.pt
+
+--resume DIR continues each run from DIR/NAME/checkpoint.pt (a run of the same recipe trained
+earlier, on this CPU or in an earlier session; the device call carries DIR, which must be under
+the repository and at most 64 MiB) instead of starting at step 0; its step counts on from the
+checkpoint's. The full checkpoint does not come back (it is larger than the device tool's 16 MiB
+a file): the exports do, and they are what would be shipped.
 
 Run it after `make gpu-check`, in the device time that is left, on the stock GPU image's
 python3 (no venv, no network); give the device call a limit of at least S + 90 seconds. Each
@@ -143,13 +151,14 @@ def worker(
     dry: bool,
     last: bool = True,
     seed: int | None = None,
+    resume: Path | None = None,
 ) -> None:
     """Train one recipe (with `seed` instead of its own, if given: run NAME-seedS) in pieces
     until the wall-clock time `until`. After each piece: export, score, rewrite work/NAME.json
     with the rows so far, and keep OUT/NAME-best.pt and OUT/NAME-last.pt up to date, so that a
     run stopped at any moment loses only its last piece."""
     from dcgan_lib.__main__ import build_parser, config_from_args
-    from dcgan_lib.checkpoints import export_checkpoint
+    from dcgan_lib.checkpoints import CHECKPOINT_NAME, export_checkpoint, load_checkpoint
     from dcgan_lib.data import load_dataset
     from dcgan_lib.errors import TrainingInterrupted
     from dcgan_lib.train import train
@@ -169,6 +178,10 @@ def worker(
     dataset = load_dataset(config.dataset, image_size=config.image_size, seed=config.seed)
     rows: list[dict] = []
     step, rate = 0, None
+    if resume is not None and (resume / name / CHECKPOINT_NAME).exists():
+        run.mkdir(parents=True, exist_ok=True)  # the Trainer resumes run/checkpoint.pt
+        shutil.copy(resume / name / CHECKPOINT_NAME, run / CHECKPOINT_NAME)
+        step = load_checkpoint(run / CHECKPOINT_NAME, "cpu")["step"]
     while True:
         left = until - time.time() - (DRY["margin_s"] if dry else MARGIN_S)
         if dry:
@@ -234,6 +247,7 @@ def gpu_train(
     only: list[str] | None = None,
     script: Path = RECIPE_SCRIPT,
     seeds: list[int] | None = None,
+    resume: Path | None = None,
 ) -> dict:
     """Train every recipe of `script` (or those named in `only`) for `seconds`, side by side,
     once with its own seed or once per seed in `seeds` (run NAME-seedS); write OUT as the
@@ -271,6 +285,7 @@ def gpu_train(
                 command += ["--dry"] if dry else []
                 command += [] if keeps_last(len(names)) else ["--best-only"]
                 command += [] if seed is None else ["--seed", str(seed)]
+                command += [] if resume is None else ["--resume", str(resume)]
                 with open(work / f"{name}.err", "w") as errors:
                     workers[name] = subprocess.Popen(command, stderr=errors)
             while (
@@ -319,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seeds", nargs="+", type=int, help="train each recipe once per seed (runs NAME-seedS)"
     )
+    parser.add_argument(
+        "--resume", type=Path, help="go on from DIR/NAME/checkpoint.pt instead of step 0"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # one recipe's process
     parser.add_argument("--best-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)  # a worker's seed
@@ -329,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         worker(
             args.worker, args.until, args.out, args.work, args.recipes, args.dry,
-            last=not args.best_only, seed=args.seed,
+            last=not args.best_only, seed=args.seed, resume=args.resume,
         )  # fmt: skip
         return 0
     script = CANDIDATE_SCRIPT if args.candidates else args.recipes
@@ -345,7 +363,18 @@ def main(argv: list[str] | None = None) -> int:
               f"{FILES_BACK} the device tool returns; name fewer with --only or --seeds",
               file=sys.stderr)  # fmt: skip
         return 2
-    report = gpu_train(args.out, args.seconds, args.dry, args.only, script, args.seeds)
+    if args.resume is not None:
+        names = [seeded(recipe, seed) for recipe in args.only or recipes(script)
+                 for seed in args.seeds or [None]]  # fmt: skip
+        missing = [name for name in names if not (args.resume / name / "checkpoint.pt").exists()]
+        if missing:
+            print(f"error: --resume {args.resume} has no checkpoint.pt for {', '.join(missing)} "
+                  f"(expected {args.resume / missing[0] / 'checkpoint.pt'}); train it there "
+                  "first or leave out --resume", file=sys.stderr)  # fmt: skip
+            return 2
+    report = gpu_train(
+        args.out, args.seconds, args.dry, args.only, script, args.seeds, args.resume
+    )
     print((args.out / "report.md").read_text())
     return 1 if report["failed"] else 0
 
