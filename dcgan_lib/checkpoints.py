@@ -195,7 +195,12 @@ def restore_trainer(trainer: Trainer, state: dict, path: Path) -> None:
     trainer.d_optimizer.load_state_dict(state["d_optimizer"])
     trainer.scaler.load_state_dict(state["scaler"])
     torch.set_rng_state(state["rng"]["torch"])
-    trainer.noise_rng.set_state(state["rng"]["noise"])
+    noise = state["rng"]["noise"]
+    if noise.numel() == trainer.noise_rng.get_state().numel():
+        trainer.noise_rng.set_state(noise)
+    else:  # written on another kind of device (a CPU run going on on a GPU): its generator
+        # state does not fit this one's, so the noise goes on from the seed moved on by the step
+        trainer.noise_rng.manual_seed(trainer.config.seed + state["step"])
     if "cuda" in state["rng"] and trainer.device.type == "cuda":
         torch.cuda.set_rng_state(state["rng"]["cuda"], trainer.device)
     trainer.step, trainer.history = state["step"], state["history"]

@@ -80,6 +80,21 @@ def test_resume_across_an_epoch_boundary_matches(tmp_path, tiny_config, tiny_dat
     assert _states_equal(resumed.generator.state_dict(), uninterrupted.generator.state_dict())
 
 
+def test_a_checkpoint_from_another_kind_of_device_resumes(tmp_path, tiny_config, tiny_dataset):
+    """A CUDA generator's state (16 bytes) does not fit a CPU generator (and the other way
+    round): the run goes on, its noise drawn from the seed moved on by the step."""
+    train(replace(tiny_config, steps=3), tiny_dataset, tmp_path, progress=False)
+    path = tmp_path / "checkpoint.pt"
+    state = load_checkpoint(path)
+    state["rng"]["noise"] = torch.zeros(16, dtype=torch.uint8)  # the size of a CUDA state
+    torch.save(state, path)
+    trainer = Trainer(tiny_config, tiny_dataset, tmp_path)
+    assert trainer.step == 3
+    assert trainer.noise_rng.initial_seed() == tiny_config.seed + 3
+    resumed = trainer.run(progress=False)
+    assert resumed.step == tiny_config.steps and math.isfinite(resumed.history["loss_D"][-1])
+
+
 def test_checkpoint_from_different_config_is_refused_naming_the_field(
     tmp_path, tiny_config, tiny_dataset
 ):
