@@ -1,15 +1,19 @@
-"""Figures used across chapters: image grids and training curves. Each returns its Axes."""
+"""Figures used across chapters: image grids and training curves. Each returns its Axes.
+
+matplotlib and torchvision are imported where they are used: importing them costs about two
+seconds (torchvision's import pulls in torch._dynamo), which every `python -m dcgan_lib` command
+would otherwise pay before it reads its arguments.
+"""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import torch
-from matplotlib.ticker import MaxNLocator
-from torchvision.utils import make_grid
 
 
 def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.Tensor:
     """Tile images in [-1, 1], shape (N, C, H, W), into one (H', W', 3) array in [0, 1] for imshow."""
+    from torchvision.utils import make_grid
+
     images = images.detach().float().cpu().clamp(-1, 1).add(1).div(2)
     grid = make_grid(images, nrow=nrow, padding=padding, pad_value=1.0)
     return grid.permute(1, 2, 0)
@@ -19,6 +23,8 @@ def show_images(
     images: torch.Tensor, nrow: int = 8, title: str | None = None, ax=None, size: float = 5.0
 ):
     """Show a grid of images in [-1, 1] (N, C, H, W) without axes; return the Axes. Chapter 4."""
+    import matplotlib.pyplot as plt
+
     if ax is None:
         rows = -(-len(images) // nrow)
         _, ax = plt.subplots(figsize=(size, size * rows / nrow))
@@ -45,6 +51,9 @@ def plot_history(history: dict[str, list[float]], window: int = 25, axes=None):
 
     Chapter 5.
     """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(11, 3.5))
     for key in ("loss_D", "loss_G"):
