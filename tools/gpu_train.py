@@ -130,6 +130,14 @@ def bar_value(row: dict) -> tuple[bool, float]:
     return balanced, row.get("confident_share", row.get("clean_share", 0.0))
 
 
+def planned_runs(
+    script: Path, only: list[str] | None, seeds: list[int] | None
+) -> list[tuple[str, int | None]]:
+    """(recipe, seed) of every run: each recipe of `script` (or those in `only`), once with its
+    own seed (None) or once per seed in `seeds`."""
+    return [(recipe, seed) for recipe in only or list(recipes(script)) for seed in seeds or [None]]
+
+
 def seeded(name: str, seed: int | None) -> str:
     """The run name of a recipe trained with another seed than its own: NAME-seedS."""
     return name if seed is None else f"{name}-seed{seed}"
@@ -259,7 +267,7 @@ def gpu_train(
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     until = started + seconds
-    runs = [(recipe, seed) for recipe in only or list(recipes(script)) for seed in seeds or [None]]
+    runs = planned_runs(script, only, seeds)
     names = [seeded(recipe, seed) for recipe, seed in runs]
     failed: dict[str, str] = {}
     stopped: list[str] = []  # by SIGTERM at the deadline, while exporting or scoring
@@ -357,15 +365,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {', '.join(unknown)} is not a recipe of {script.name} ({which})",
               file=sys.stderr)  # fmt: skip
         return 2
-    count = len(args.only or recipes(script)) * len(args.seeds or [None])
+    runs = planned_runs(script, args.only, args.seeds)
+    count = len(runs)
     if files_out(count, last=False) > FILES_BACK:
         print(f"error: {count} runs need {files_out(count, last=False)} files, more than the "
               f"{FILES_BACK} the device tool returns; name fewer with --only or --seeds",
               file=sys.stderr)  # fmt: skip
         return 2
     if args.resume is not None:
-        names = [seeded(recipe, seed) for recipe in args.only or recipes(script)
-                 for seed in args.seeds or [None]]  # fmt: skip
+        names = [seeded(recipe, seed) for recipe, seed in runs]
         missing = [name for name in names if not (args.resume / name / "checkpoint.pt").exists()]
         if missing:
             print(f"error: --resume {args.resume} has no checkpoint.pt for {', '.join(missing)} "
