@@ -153,3 +153,28 @@ def test_a_run_goes_on_from_a_carried_checkpoint(tmp_path, capsys):
     assert gpu_train.main([*args, "--resume", str(tmp_path / "empty")]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "has no checkpoint.pt for mnist5k-32" in error
+
+
+def test_the_full_checkpoint_comes_back_in_parts_that_join_to_it(tmp_path, capsys):
+    """--checkpoint-back: the run's latest checkpoint.pt comes back as parts under the device
+    tool's limit a file, and `cat` of the parts in name order is a checkpoint that resumes."""
+    import subprocess
+
+    out = tmp_path / "out"
+    args = ["--dry", "--seconds", "8", "--only", "mnist5k-32", "--out", str(out)]
+    assert gpu_train.main([*args, "--checkpoint-back"]) == 0
+    parts = sorted(out.glob("mnist5k-32-checkpoint.pt.*"))
+    assert parts and all(p.stat().st_size <= gpu_train.PART_BYTES for p in parts)
+    assert len(list(out.iterdir())) <= gpu_train.FILES_BACK
+    joined = tmp_path / "runs" / "mnist5k-32" / "checkpoint.pt"
+    joined.parent.mkdir(parents=True)
+    with open(joined, "wb") as whole:
+        subprocess.run(["cat", *map(str, parts)], stdout=whole, check=True)
+    last = json.loads((out / "report.json").read_text())["rows"][-1]["step"]
+    assert load_checkpoint(joined)["step"] == last
+    # small parts: the split itself, and one file in three parts joins back byte for byte
+    split = gpu_train.split_file(joined, tmp_path, size=joined.stat().st_size // 2 - 1)
+    assert len(split) == 3 and b"".join(p.read_bytes() for p in split) == joined.read_bytes()
+    capsys.readouterr()
+    assert gpu_train.main([*args, "--seeds", "1", "2", "--checkpoint-back"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

@@ -11,8 +11,10 @@
 --resume DIR continues each run from DIR/NAME/checkpoint.pt (a run of the same recipe trained
 earlier, on this CPU or in an earlier session; the device call carries DIR, which must be under
 the repository and at most 64 MiB) instead of starting at step 0; its step counts on from the
-checkpoint's. The full checkpoint does not come back (it is larger than the device tool's 16 MiB
-a file): the exports do, and they are what would be shipped.
+checkpoint's. The full checkpoint (G, D and both optimisers: 32 MB for mnist5k-32-code) is
+larger than the device tool's 16 MiB a file; with --checkpoint-back it comes back anyway, in
+parts of PART_BYTES (OUT/NAME-checkpoint.pt.0, .1, ...), so that a run can go on on the CPU or on
+a later GPU:  cat OUT/NAME-checkpoint.pt.* > runs/NAME/checkpoint.pt
 
 Run it after `make gpu-check`, in the device time that is left, on the stock GPU image's
 python3 (no venv, no network); give the device call a limit of at least S + 90 seconds. Each
@@ -62,12 +64,26 @@ PIECE_S = 60.0  # the pieces after it: about this long, so that the scores trace
 MARGIN_S = 20.0  # kept free at the end for the last export, its scores and the report
 GRACE_S = 30.0  # past the deadline, a worker still running is stopped
 FILES_BACK = 8  # the most files the device tool brings back from $OUT
+PART_BYTES = 15 * 2**20  # --checkpoint-back: a part under the device tool's 16 MiB a file
 
 
 def files_out(run_count: int, last: bool) -> int:
     """How many files OUT receives: each run's best export, its last one too if `last`, and the
     two reports."""
     return (2 if last else 1) * run_count + 2
+
+
+def split_file(path: Path, out: Path, size: int = PART_BYTES) -> list[Path]:
+    """Copy `path` into OUT/NAME.0, OUT/NAME.1, ... of at most `size` bytes each (joined again
+    by `cat OUT/NAME.*` while there are at most ten parts)."""
+    parts = []
+    with open(path, "rb") as whole:
+        while chunk := whole.read(size):
+            parts.append(out / f"{path.name}.{len(parts)}")
+            parts[-1].write_bytes(chunk)
+    if len(parts) > 10:
+        raise ValueError(f"{path} needs {len(parts)} parts; cat joins at most 10 in order")
+    return parts
 
 
 def keeps_last(recipe_count: int) -> bool:
@@ -256,6 +272,7 @@ def gpu_train(
     script: Path = RECIPE_SCRIPT,
     seeds: list[int] | None = None,
     resume: Path | None = None,
+    checkpoint_back: bool = False,
 ) -> dict:
     """Train every recipe of `script` (or those named in `only`) for `seconds`, side by side,
     once with its own seed or once per seed in `seeds` (run NAME-seedS); write OUT as the
@@ -315,6 +332,15 @@ def gpu_train(
                 elif process.returncode and name not in failed:
                     lines = (work / f"{name}.err").read_text().strip().splitlines()
                     failed[name] = (lines or [f"exit status {process.returncode}"])[-1]
+            if checkpoint_back:  # each run's latest full checkpoint, in parts
+                for name in names:
+                    if (work / name / "checkpoint.pt").exists():
+                        whole = out / f"{name}-checkpoint.pt"
+                        for old in out.glob(f"{whole.name}.*"):
+                            old.unlink()
+                        shutil.copy(work / name / "checkpoint.pt", whole)
+                        split_file(whole, out)
+                        whole.unlink()
             rows = []
             for name in names:
                 done = work / f"{name}.json"
@@ -345,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume", type=Path, help="go on from DIR/NAME/checkpoint.pt instead of step 0"
     )
+    parser.add_argument(
+        "--checkpoint-back",
+        action="store_true",
+        help="also bring back each run's full checkpoint, in parts (OUT/NAME-checkpoint.pt.K)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # one recipe's process
     parser.add_argument("--best-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)  # a worker's seed
@@ -372,6 +403,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{FILES_BACK} the device tool returns; name fewer with --only or --seeds",
               file=sys.stderr)  # fmt: skip
         return 2
+    if args.checkpoint_back and count > 1:
+        print("error: --checkpoint-back brings back one run's checkpoint (its parts fill the "
+              f"{FILES_BACK} files the device tool returns); name one with --only and one "
+              "--seeds or none", file=sys.stderr)  # fmt: skip
+        return 2
     if args.resume is not None:
         names = [seeded(recipe, seed) for recipe, seed in runs]
         missing = [name for name in names if not (args.resume / name / "checkpoint.pt").exists()]
@@ -381,8 +417,9 @@ def main(argv: list[str] | None = None) -> int:
                   "first or leave out --resume", file=sys.stderr)  # fmt: skip
             return 2
     report = gpu_train(
-        args.out, args.seconds, args.dry, args.only, script, args.seeds, args.resume
-    )
+        args.out, args.seconds, args.dry, args.only, script, args.seeds, args.resume,
+        args.checkpoint_back,
+    )  # fmt: skip
     print((args.out / "report.md").read_text())
     return 1 if report["failed"] else 0
 
