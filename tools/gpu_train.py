@@ -2,11 +2,11 @@
 
     make gpu-train GPU_TRAIN_SECONDS=240 GPU_TRAIN_OUT=$OUT
     PYTHONPATH=. python3 tools/gpu_train.py --seconds 240 --out $OUT     # the same, without make
-    PYTHONPATH=. python3 tools/gpu_train.py --candidates --seconds 240 --out $OUT
-    PYTHONPATH=. python3 tools/gpu_train.py --candidates --only mnist5k-32-code --seeds 1 2 3 \
+    PYTHONPATH=. python3 tools/gpu_train.py --candidates --seconds 240 --out $OUT  # not shipped
+    PYTHONPATH=. python3 tools/gpu_train.py --only mnist5k-32-code --seeds 1 2 3 \
         --seconds 240 --out $OUT     # one recipe, three seeds side by side (NAME-seedS)
-    PYTHONPATH=. python3 tools/gpu_train.py --candidates --only mnist5k-32-code \
-        --resume runs --seconds 240 --out $OUT     # go on from runs/mnist5k-32-code/checkpoint.pt
+    PYTHONPATH=. python3 tools/gpu_train.py --only mnist5k-32-code --resume runs \
+        --checkpoint-back --seconds 240 --out $OUT   # go on from runs/mnist5k-32-code/checkpoint.pt
 
 --resume DIR continues each run from DIR/NAME/checkpoint.pt (a run of the same recipe trained
 earlier, on this CPU or in an earlier session; the device call carries DIR, which must be under
@@ -390,6 +390,11 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         return 0
     script = CANDIDATE_SCRIPT if args.candidates else args.recipes
+    if not recipes(script):
+        print(f"error: {script.relative_to(ROOT) if script.is_relative_to(ROOT) else script} "
+              "holds no recipe now; add one there, or leave out --candidates to train the "
+              "shipped recipes", file=sys.stderr)  # fmt: skip
+        return 2
     unknown = sorted(set(args.only or ()) - set(recipes(script)))
     if unknown:
         which = "--candidates" if args.candidates else "no --candidates"
