@@ -483,7 +483,7 @@ widget.busy.then(() => {
 });
 """
 
-WIDGET_PAGES = {"intro": "mnist5k-32", "chapters/09_latent_space": "shapes-32-code"}
+WIDGET_PAGES = {"intro": "mnist5k-32-code", "chapters/09_latent_space": "shapes-32-code"}
 
 
 def open_widget_page(browser, url: str) -> list[dict]:
@@ -507,7 +507,7 @@ def test_the_widget_draws_what_the_python_generator_draws(server, browser, docum
     assert drawn["seed"] == 2  # the button drew a new batch
     generator = load_generator(pretrained_path(WIDGET_PAGES[document]))
     nz, categories = drawn["nz"], drawn["categories"]
-    assert categories == generator.categories  # 12 on chapter 9's page, none on the intro
+    assert categories == generator.categories  # 12 on chapter 9's page, 10 on the intro
     z = torch.tensor(drawn["z"], dtype=torch.float32).view(drawn["count"], nz + categories)
     noise, code = z[:, :nz], z[:, nz:]
     assert abs(noise.mean().item()) < 0.1 and abs(noise.std().item() - 1) < 0.1  # N(0, I)
@@ -584,4 +584,4 @@ def test_the_widget_files_are_small_and_local(server):
     total = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
     assert total < 25e6, f"the widget's model and runtime files take {total / 1e6:.1f} MB"
     assert sorted(path.name for path in (folder / "models").glob("*.onnx")) == [
-        "mnist5k-32.onnx", "shapes-32-code.onnx"]  # fmt: skip
+        "mnist5k-32-code.onnx", "shapes-32-code.onnx"]  # fmt: skip

@@ -26,7 +26,7 @@ WIDGET = ROOT / "widget"
 ORT_DIST = WIDGET / "node_modules" / "onnxruntime-web" / "dist"
 # what ort.wasm.min.js loads: the WebAssembly runtime and its JavaScript glue
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
-GENERATORS = ("mnist5k-32", "shapes-32-code")
+GENERATORS = ("mnist5k-32-code", "shapes-32-code")
 CONCEPT_MODEL = "shapes-32-code"  # the generator of chapter 9's arithmetic
 # chapter 9: concepts read with confidence 0.9 on 1,500 samples (20,000 in full mode), seed 0,
 # k = 3 z's per concept picked with seed 5; its a - b + c example comes first, in its order
