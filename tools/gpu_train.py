@@ -33,7 +33,7 @@ OUT receives, for each recipe, the export that scored best (NAME-best.pt: issue 
 among the exports that keep every colour or near-equal digits, if any do) and the last one
 (NAME-last.pt) where they differ, both kept up to date after every piece, and at the end
 report.json and report.md with every piece's step, time and scores.
-The device tool returns at most FILES_BACK files, so with more than three recipes (the four
+The device tool returns at most FILES_BACK files, so with more than three recipes (the five
 shipped ones) only the best export of each is kept. ``--dry`` runs the same code on the CPU at toy
 sizes (ngf = ndf = 8, pieces of 5 steps, 64 samples per score, 2 s kept free).
 """
