@@ -105,3 +105,15 @@ def test_the_widget_is_told_each_generators_code(exported):
         generator = load_generator(pretrained_path(name))
         assert (meta["nz"], meta["categories"]) == (generator.nz, generator.categories)
     assert json.loads((exported / "shapes-32-code.json").read_text())["categories"] == 12
+
+
+def test_a_generator_no_longer_shipped_leaves_the_widget_folder(tmp_path):
+    """A build over an earlier one: the models of generators the widget no longer runs go (the
+    intro page's digits were mnist5k-32 until 2026-11-28); other files stay."""
+    stale = tmp_path / "old-digits.onnx"
+    stale.write_bytes(b"onnx")
+    stale.with_suffix(".json").write_text("{}")
+    (tmp_path / "keep.txt").write_text("not a model")
+    widget.export_models(tmp_path)
+    assert sorted(p.stem for p in tmp_path.glob("*.onnx")) == sorted(widget.GENERATORS)
+    assert not stale.with_suffix(".json").exists() and (tmp_path / "keep.txt").exists()

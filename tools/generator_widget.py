@@ -62,6 +62,10 @@ def export_models(target: Path) -> None:
     from dcgan_lib import load_generator, pretrained_path
     from dcgan_lib.export import export_generator_onnx
 
+    for old in target.glob("*.onnx"):  # a generator an earlier build shipped, and its JSON
+        if old.stem not in GENERATORS:
+            old.unlink()
+            old.with_suffix(".json").unlink(missing_ok=True)
     for name in GENERATORS:
         generator = load_generator(pretrained_path(name))
         export_generator_onnx(generator, target / f"{name}.onnx")
