@@ -92,6 +92,7 @@ from .models import (
     build_models,
     code_of,
     count_parameters,
+    draw_samples,
     init_weights,
     one_hot,
     sample_z,

@@ -317,6 +317,19 @@ def code_of(z: torch.Tensor, categories: int) -> torch.Tensor:
     return z.reshape(z.shape[0], -1)[:, -categories:].argmax(dim=1)
 
 
+@torch.no_grad()
+def draw_samples(
+    generator: nn.Module, n: int, seed: int, batch_size: int = 500
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(z, images): n normal noise vectors from a generator seeded with `seed` (each followed by
+    its category's one-hot code for a G with a code, as sample_z draws them) and what `generator`
+    draws from them, in batches of `batch_size`, without gradients. Chapter 8."""
+    noise = torch.Generator().manual_seed(seed)
+    z = sample_z(n, generator.nz, generator=noise, categories=generator.categories)
+    device = next(generator.parameters()).device
+    return z, torch.cat([generator(part.to(device)) for part in z.split(batch_size)])
+
+
 def count_parameters(module: nn.Module) -> int:
     """Return the number of trainable parameters. Chapters 2 and 3."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -167,3 +167,17 @@ def test_without_spectral_norm_d_is_the_papers():
     normalised = Discriminator(nc=1, ndf=8, image_size=16, spectral_norm=True).eval()
     head = normalised.head.parametrizations.weight.original
     assert torch.equal(head, discriminator.head.weight)  # same init, then divided by sigma
+
+
+def test_draw_samples_is_sample_z_then_g_in_batches():
+    """draw_samples(G, n, seed): sample_z's z from that seed (with the code, for a G with one)
+    and G's images of them, the same in batches as in one pass."""
+    from dcgan_lib import draw_samples, sample_z
+
+    torch.manual_seed(0)
+    generator = Generator(nz=8, ngf=4, image_size=16, nc=1, categories=3).eval()
+    z, images = draw_samples(generator, 10, seed=5, batch_size=4)
+    expected = sample_z(10, 8, generator=torch.Generator().manual_seed(5), categories=3)
+    assert torch.equal(z, expected) and not images.requires_grad
+    with torch.no_grad():
+        assert torch.allclose(images, generator(expected), atol=1e-6)

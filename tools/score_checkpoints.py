@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from dcgan_lib import SyntheticShapes, build_models, load_generator, pretrained_path, sample_z
+from dcgan_lib import SyntheticShapes, build_models, draw_samples, load_generator, pretrained_path
 from dcgan_lib.checkpoints import config_from_checkpoint, load_checkpoint
 from dcgan_lib.data import load_mnist5k
 from dcgan_lib.metrics import classifier_score, extract_features, fid_kid, mnist_split
@@ -47,8 +47,11 @@ def checkpoint_path(name_or_path: str | Path) -> Path:
 
 
 @torch.no_grad()
-def generate(name: str | Path, n: int, trained: bool = True) -> torch.Tensor:
-    """Return n samples (n, C, S, S) from a generator, or from an untrained one like it."""
+def generate(
+    name: str | Path, n: int, trained: bool = True, noise_seed: int = NOISE_SEED
+) -> torch.Tensor:
+    """Return n samples (n, C, S, S) from a generator, or from an untrained one like it, drawn
+    from noise seed `noise_seed` (the categories, for a G with a code, after the noise)."""
     path = checkpoint_path(name)
     if trained:
         generator = load_generator(path)
@@ -56,9 +59,7 @@ def generate(name: str | Path, n: int, trained: bool = True) -> torch.Tensor:
         state = load_checkpoint(path)
         torch.manual_seed(0)
         generator = build_models(config_from_checkpoint(state), state["nc"])[0].eval()
-    noise = torch.Generator().manual_seed(NOISE_SEED)  # categories: drawn after the noise
-    z = sample_z(n, generator.nz, generator=noise, categories=generator.categories)
-    return torch.cat([generator(chunk) for chunk in z.split(500)])
+    return draw_samples(generator, n, noise_seed)[1]
 
 
 def least_colour_share(images: torch.Tensor) -> float:
