@@ -73,16 +73,20 @@ def files_out(run_count: int, last: bool) -> int:
     return (2 if last else 1) * run_count + 2
 
 
-def split_file(path: Path, out: Path, size: int = PART_BYTES) -> list[Path]:
-    """Copy `path` into OUT/NAME.0, OUT/NAME.1, ... of at most `size` bytes each (joined again
-    by `cat OUT/NAME.*` while there are at most ten parts)."""
+def split_file(
+    path: Path, out: Path, name: str | None = None, size: int = PART_BYTES
+) -> list[Path]:
+    """Copy `path` into OUT/NAME.0, OUT/NAME.1, ... (NAME: the file's own name unless given) of
+    at most `size` bytes each, joined again by `cat OUT/NAME.*` while there are at most ten."""
+    name = name or path.name
+    count = -(-path.stat().st_size // size)
+    if count > 10:
+        raise ValueError(f"{path} needs {count} parts; cat joins at most 10 in order")
     parts = []
     with open(path, "rb") as whole:
         while chunk := whole.read(size):
-            parts.append(out / f"{path.name}.{len(parts)}")
+            parts.append(out / f"{name}.{len(parts)}")
             parts[-1].write_bytes(chunk)
-    if len(parts) > 10:
-        raise ValueError(f"{path} needs {len(parts)} parts; cat joins at most 10 in order")
     return parts
 
 
@@ -335,12 +339,9 @@ def gpu_train(
             if checkpoint_back:  # each run's latest full checkpoint, in parts
                 for name in names:
                     if (work / name / "checkpoint.pt").exists():
-                        whole = out / f"{name}-checkpoint.pt"
-                        for old in out.glob(f"{whole.name}.*"):
+                        for old in out.glob(f"{name}-checkpoint.pt.*"):
                             old.unlink()
-                        shutil.copy(work / name / "checkpoint.pt", whole)
-                        split_file(whole, out)
-                        whole.unlink()
+                        split_file(work / name / "checkpoint.pt", out, f"{name}-checkpoint.pt")
             rows = []
             for name in names:
                 done = work / f"{name}.json"
